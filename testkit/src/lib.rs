@@ -1,0 +1,1 @@
+//! Host-only helpers for testing code built on `rvmm`.

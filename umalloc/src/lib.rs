@@ -1,0 +1,2 @@
+//! `umalloc`: user-space `malloc`/`free` over an `sbrk` heap.
+#![no_std]
