@@ -1,0 +1,135 @@
+//! Host memory standing in for physical memory.
+
+use rvmm::addr::{Frame, PAGE_SIZE, PhysAddr, PhysRange};
+use rvmm::phys::PhysMem;
+use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::ptr::NonNull;
+
+/// A block of host memory that plays physical memory `[base, base + bytes)`.
+///
+/// Frames are 4 KiB aligned host memory, zeroed at creation. Pointers handed out all derive from
+/// the one allocation, so Miri's strict provenance checks follow them.
+pub struct Arena {
+    range: PhysRange,
+    mem: NonNull<u8>,
+    layout: Layout,
+}
+
+// SAFETY: the arena is plain memory; who may touch which frame is governed by frame ownership
+// (the PhysMem contract), not by the arena itself.
+unsafe impl Send for Arena {}
+// SAFETY: as above; `&Arena` only hands out pointers.
+unsafe impl Sync for Arena {}
+
+impl Arena {
+    /// An arena of `bytes` (a multiple of 4 KiB, at least one frame) playing physical memory
+    /// from `base` (4 KiB aligned).
+    ///
+    /// # Panics
+    /// On a misaligned base or size, or if the host cannot provide the memory: this is test
+    /// set-up, where a loud failure is what one wants.
+    pub fn new(base: u64, bytes: usize) -> Self {
+        assert!(
+            base.is_multiple_of(PAGE_SIZE as u64),
+            "arena base must be 4 KiB aligned"
+        );
+        assert!(
+            bytes.is_multiple_of(PAGE_SIZE) && bytes > 0,
+            "arena size must be whole frames"
+        );
+        let range = PhysRange::with_len(base, bytes as u64).expect("arena outside physical space");
+        let layout = Layout::from_size_align(bytes, PAGE_SIZE).expect("arena layout");
+        // SAFETY: the layout has a non-zero size.
+        let mem = unsafe { alloc_zeroed(layout) };
+        let mem = NonNull::new(mem).expect("host out of memory for the arena");
+        Arena { range, mem, layout }
+    }
+
+    /// The physical range the arena plays.
+    pub fn range(&self) -> PhysRange {
+        self.range
+    }
+
+    /// The first physical address.
+    pub fn base(&self) -> PhysAddr {
+        self.range.start()
+    }
+
+    /// The number of 4 KiB frames.
+    pub fn frames(&self) -> usize {
+        self.layout.size() / PAGE_SIZE
+    }
+
+    /// A pointer to physical address `pa`, valid for `len` bytes, if the arena holds them.
+    pub fn ptr(&self, pa: PhysAddr, len: usize) -> Option<NonNull<u8>> {
+        let off = pa.as_u64().checked_sub(self.range.start().as_u64())?;
+        let end = off.checked_add(len as u64)?;
+        if end > self.layout.size() as u64 {
+            return None;
+        }
+        // SAFETY: off + len lies inside the allocation, so the offset pointer is in bounds.
+        Some(unsafe { self.mem.add(off as usize) })
+    }
+
+    /// Copies bytes at physical address `pa` into `buf`; `false` if the arena does not hold
+    /// them all. Reads as the hardware would: no ownership needed, the caller is a test.
+    pub fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> bool {
+        match self.ptr(pa, buf.len()) {
+            Some(p) => {
+                // SAFETY: `ptr` checked the bytes lie in the arena; tests read while no other
+                // thread writes the same bytes.
+                unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), buf.as_mut_ptr(), buf.len()) };
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Copies `buf` to physical address `pa`; `false` if the arena does not hold it all.
+    pub fn write(&self, pa: PhysAddr, buf: &[u8]) -> bool {
+        match self.ptr(pa, buf.len()) {
+            Some(p) => {
+                // SAFETY: as in `read`; the test owns the bytes it writes.
+                unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), p.as_ptr(), buf.len()) };
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+// SAFETY: 1. every frame inside the range maps to a 4 KiB aligned, 4 KiB long piece of the one
+// allocation (base and layout are 4 KiB aligned); 2. distinct frames map to distinct offsets;
+// 3. the allocation is private to the arena.
+unsafe impl PhysMem for Arena {
+    fn frame_ptr(&self, frame: Frame) -> Option<NonNull<u8>> {
+        self.ptr(frame.start(), PAGE_SIZE)
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        // SAFETY: `mem` came from `alloc_zeroed` with this very layout and is freed once.
+        unsafe { dealloc(self.mem.as_ptr(), self.layout) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_map_inside_and_refuse_outside() {
+        let a = Arena::new(0x8000_0000, 4 * PAGE_SIZE);
+        let f = Frame::from_start(PhysAddr::new(0x8000_3000).unwrap()).unwrap();
+        let p = a.frame_ptr(f).unwrap();
+        assert_eq!(p.as_ptr() as usize % PAGE_SIZE, 0);
+        assert!(a.frame_ptr(f.checked_add(1).unwrap()).is_none());
+        assert!(a.frame_ptr(Frame::from_number(0x7ffff).unwrap()).is_none());
+        assert!(a.write(PhysAddr::new(0x8000_3ff8).unwrap(), &[1; 8]));
+        assert!(!a.write(PhysAddr::new(0x8000_3ff9).unwrap(), &[1; 8]));
+        let mut b = [0u8; 8];
+        assert!(a.read(PhysAddr::new(0x8000_3ff8).unwrap(), &mut b));
+        assert_eq!(b, [1; 8]);
+    }
+}
