@@ -1,9 +1,13 @@
 //! Host-only helpers for testing code built on `rvmm`: host memory as physical memory, a
-//! benchmark harness and PRNG, and (as they land) tracking and failing frame allocators, an
-//! independent spec page walker and an emulated TLB.
+//! benchmark harness and PRNG, tracking and failing frame sources, an independent spec page
+//! walker and an emulated TLB.
 
 pub mod arena;
 pub mod bench;
+pub mod failing;
+pub mod tracking;
 
 pub use arena::Arena;
 pub use bench::Rng;
+pub use failing::{FailPlan, Failing};
+pub use tracking::{ArenaFrames, Tracking};
