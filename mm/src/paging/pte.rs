@@ -1,0 +1,137 @@
+//! Page-table entries: bits, permissions, and an encoding that only builds legal entries.
+
+use super::mode::Mode;
+use crate::addr::{Frame, PhysAddr};
+use bitflags::bitflags;
+
+bitflags! {
+    /// The low eight bits of an entry, as the privileged spec names them.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct PteFlags: u8 {
+        /// Valid.
+        const V = 1 << 0;
+        /// Readable.
+        const R = 1 << 1;
+        /// Writable.
+        const W = 1 << 2;
+        /// Executable.
+        const X = 1 << 3;
+        /// Accessible to user mode.
+        const U = 1 << 4;
+        /// Global: present in every address space.
+        const G = 1 << 5;
+        /// Accessed.
+        const A = 1 << 6;
+        /// Dirty.
+        const D = 1 << 7;
+    }
+}
+
+bitflags! {
+    /// What a caller may ask of a leaf: the permission subset of [`PteFlags`], same bit positions.
+    /// V, A and D are the library's to set.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct Perms: u8 {
+        /// Readable.
+        const R = 1 << 1;
+        /// Writable (needs R: the spec reserves W without R).
+        const W = 1 << 2;
+        /// Executable.
+        const X = 1 << 3;
+        /// User-accessible.
+        const U = 1 << 4;
+        /// Global.
+        const G = 1 << 5;
+    }
+}
+
+impl Perms {
+    /// Readable and writable.
+    pub const RW: Perms = Perms::R.union(Perms::W);
+    /// Readable and executable.
+    pub const RX: Perms = Perms::R.union(Perms::X);
+
+    /// Whether a leaf with these permissions is legal: at least one of R/W/X, and W only with R.
+    pub const fn is_legal_leaf(self) -> bool {
+        self.intersects(Perms::R.union(Perms::W).union(Perms::X))
+            && (!self.contains(Perms::W) || self.contains(Perms::R))
+    }
+
+    /// The permissions of raw flags (V, A, D dropped).
+    pub const fn from_flags(flags: PteFlags) -> Perms {
+        Perms::from_bits_truncate(flags.bits())
+    }
+
+    /// The flags a leaf with these permissions carries: V and A always, D when writable, so a
+    /// core that faults instead of setting A/D never faults on our leaves.
+    const fn leaf_flags(self) -> PteFlags {
+        let mut f =
+            PteFlags::from_bits_retain(self.bits() | PteFlags::V.bits() | PteFlags::A.bits());
+        if self.contains(Perms::W) {
+            f = f.union(PteFlags::D);
+        }
+        f
+    }
+}
+
+/// What an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PteKind {
+    /// Not valid.
+    Invalid,
+    /// Points to the next-level table.
+    Table(Frame),
+    /// Maps a page at this level.
+    Leaf(PhysAddr, Perms),
+}
+
+/// A raw entry, widened to `u64` for both modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Pte(pub u64);
+
+const PPN_SHIFT: u32 = 10;
+
+impl Pte {
+    /// The invalid entry.
+    pub const INVALID: Pte = Pte(0);
+
+    /// The raw flag bits.
+    pub const fn flags(self) -> PteFlags {
+        PteFlags::from_bits_retain(self.0 as u8)
+    }
+
+    /// A pointer to the table in `frame`; `None` if the frame is beyond the mode's PA width.
+    pub fn table<M: Mode>(frame: Frame) -> Option<Pte> {
+        let ppn = frame.number();
+        (ppn >> M::PPN_BITS == 0).then_some(Pte(ppn << PPN_SHIFT | PteFlags::V.bits() as u64))
+    }
+
+    /// A leaf at `level` mapping `pa` with `perms`; `None` unless the result is legal: legal
+    /// permissions, `pa` within the mode's width and aligned to the level's page size.
+    pub fn leaf<M: Mode>(pa: PhysAddr, perms: Perms, level: usize) -> Option<Pte> {
+        let size = *M::LEAF_SIZES.get(level)?;
+        let ppn = pa.as_u64() >> 12;
+        let legal = perms.is_legal_leaf() && pa.is_aligned(size) && ppn >> M::PPN_BITS == 0;
+        legal.then(|| Pte(ppn << PPN_SHIFT | perms.leaf_flags().bits() as u64))
+    }
+
+    /// Decodes the entry.
+    pub fn kind<M: Mode>(self) -> PteKind {
+        let flags = self.flags();
+        if !flags.contains(PteFlags::V) {
+            return PteKind::Invalid;
+        }
+        let ppn = (self.0 >> PPN_SHIFT) & ((1 << M::PPN_BITS) - 1);
+        if flags.intersects(PteFlags::R | PteFlags::W | PteFlags::X) {
+            // Our own leaves only; the PA cannot exceed the mode's width by construction.
+            PteKind::Leaf(
+                PhysAddr::new(ppn << 12).unwrap_or_default(),
+                Perms::from_flags(flags),
+            )
+        } else {
+            PteKind::Table(
+                Frame::from_number(ppn).unwrap_or(Frame::containing(PhysAddr::default())),
+            )
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! Page-table operations on both modes: map, translate, unmap, protect, splits, iteration,
+//! rollback on every failing allocation, and the top of the address space.
+
+use rvmm::addr::{PageRange, PageSize, PhysAddr, VirtAddr};
+use rvmm::paging::{Error, Mapping, Mode, PageSizes, PageTable, Perms, Sv32, Sv39};
+use rvmm::tlb::FlushScope;
+use rvmm_testkit::{Arena, ArenaFrames, FailPlan, Failing, Tracking};
+
+const MIB: u64 = 1 << 20;
+
+fn arena() -> Arena {
+    Arena::new(0x8000_0000, if cfg!(miri) { 64 } else { 1024 } * 4096)
+}
+
+fn va(a: u64) -> VirtAddr {
+    VirtAddr::try_from(a).unwrap()
+}
+
+fn pa(a: u64) -> PhysAddr {
+    PhysAddr::new(a).unwrap()
+}
+
+fn range(start: u64, len: u64) -> PageRange {
+    PageRange::new(va(start), len as usize).unwrap()
+}
+
+fn mega<M: Mode>() -> u64 {
+    M::LEAF_SIZES[1].bytes()
+}
+
+type Table<'a, M> = PageTable<M, &'a Arena>;
+
+fn all<M: Mode>(t: &Table<'_, M>) -> Vec<Mapping> {
+    t.mappings().collect()
+}
+
+fn superpages_where_aligned<M: Mode>() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+    let m = mega::<M>();
+    // One 4 KiB page before a megapage boundary, two megapages, one page after.
+    let start = 0x4000_0000 - 0x1000;
+    let len = 0x1000 + 2 * m + 0x1000;
+    t.map(
+        range(start, len),
+        pa(start),
+        Perms::RW,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    let sizes: Vec<PageSize> = all(&t).iter().map(|r| r.size).collect();
+    assert_eq!(
+        sizes,
+        [PageSize::Size4KiB, M::LEAF_SIZES[1], PageSize::Size4KiB]
+    );
+    let tr = t.translate(va(0x4000_0000 + m + 0x123)).unwrap();
+    assert_eq!(
+        (tr.pa.as_u64(), tr.size, tr.perms),
+        (0x4000_0000 + m + 0x123, M::LEAF_SIZES[1], Perms::RW)
+    );
+    assert!(t.translate(va(start - 1)).is_none());
+    assert!(t.translate(va(start + len)).is_none());
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+#[test]
+fn superpages_where_aligned_sv39() {
+    superpages_where_aligned::<Sv39>();
+}
+
+#[test]
+fn superpages_where_aligned_sv32() {
+    superpages_where_aligned::<Sv32>();
+}
+
+#[test]
+fn gigapage_on_sv39_and_only_4k_policy() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<Sv39>::new(&arena, &mut frames).unwrap();
+    t.map(
+        range(0x4000_0000, 1 << 30),
+        pa(0x8000_0000),
+        Perms::RX,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    assert_eq!(
+        frames.outstanding(),
+        1,
+        "a gigapage needs no table below the root"
+    );
+    assert_eq!(
+        t.translate(va(0x4000_0000)).unwrap().size,
+        PageSize::Size1GiB
+    );
+    t.map(
+        range(0x1_0000_0000, 4 * MIB),
+        pa(0x1_0000_0000),
+        Perms::R,
+        PageSizes::Only4KiB,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    let runs = all(&t);
+    assert_eq!(runs.len(), 2);
+    assert_eq!((runs[1].size, runs[1].len), (PageSize::Size4KiB, 4 * MIB));
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+fn overlap_is_refused_and_named<M: Mode>() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+    let m = mega::<M>();
+    t.map(
+        range(m, m),
+        pa(2 * m),
+        Perms::R,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    t.map(
+        range(3 * m + 0x5000, 0x1000),
+        pa(0x7000),
+        Perms::RW,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    let before = all(&t);
+    let outstanding = frames.outstanding();
+    // 4 KiB pages running into the megapage.
+    let e = t.map(
+        range(m - 0x2000, 0x3000),
+        pa(0),
+        Perms::R,
+        PageSizes::Only4KiB,
+        &mut frames,
+    );
+    match e {
+        Err(Error::AlreadyMapped(found)) => {
+            assert_eq!(
+                (found.va.as_u64(), found.pa.as_u64(), found.size),
+                (m, 2 * m, M::LEAF_SIZES[1])
+            )
+        }
+        other => panic!("expected AlreadyMapped, got {other:?}"),
+    }
+    // A megapage over a table holding one 4 KiB page names that page.
+    let e = t.map(
+        range(3 * m, m),
+        pa(0),
+        Perms::R,
+        PageSizes::Largest,
+        &mut frames,
+    );
+    match e {
+        Err(Error::AlreadyMapped(found)) => assert_eq!(found.va.as_u64(), 3 * m + 0x5000),
+        other => panic!("expected AlreadyMapped, got {other:?}"),
+    }
+    assert_eq!(all(&t), before);
+    assert_eq!(frames.outstanding(), outstanding);
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+#[test]
+fn overlap_is_refused_and_named_sv39() {
+    overlap_is_refused_and_named::<Sv39>();
+}
+
+#[test]
+fn overlap_is_refused_and_named_sv32() {
+    overlap_is_refused_and_named::<Sv32>();
+}
+
+fn bad_input_is_refused<M: Mode>() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+    let r = range(0x1000, 0x1000);
+    let bad_perms = [Perms::W, Perms::U, Perms::empty(), Perms::W | Perms::X];
+    for p in bad_perms {
+        assert_eq!(
+            t.map(r, pa(0), p, PageSizes::Largest, &mut frames),
+            Err(Error::IllegalPerms(p))
+        );
+    }
+    assert_eq!(
+        t.map(r, pa(0x1234), Perms::R, PageSizes::Largest, &mut frames),
+        Err(Error::UnalignedPhys(pa(0x1234)))
+    );
+    let beyond = pa((1 << M::PA_BITS) - 0x1000);
+    assert_eq!(
+        t.map(
+            range(0x1000, 0x2000),
+            beyond,
+            Perms::R,
+            PageSizes::Largest,
+            &mut frames
+        ),
+        Err(Error::PhysOutOfRange(beyond))
+    );
+    // A range past the mode's top: refused by the table, or (Sv39, whose top is the top of every
+    // mode) already by the range type.
+    let top = M::VA_TOP;
+    match PageRange::new(va(top - 0x1000), 0x2000) {
+        Ok(r) => {
+            let e = t.map(r, pa(0), Perms::R, PageSizes::Largest, &mut frames);
+            assert!(matches!(e, Err(Error::VirtOutOfRange(_))));
+            let e = t.unmap(r, &mut frames).map(|f| f.ignore());
+            assert!(matches!(e, Err(Error::VirtOutOfRange(_))));
+        }
+        Err(_) => assert_eq!(top, rvmm::addr::VIRT_TOP),
+    }
+    assert_eq!(
+        t.protect(r, Perms::R, &mut frames),
+        Err(Error::NotMapped(va(0x1000)))
+    );
+    assert!(all(&t).is_empty());
+    assert_eq!(frames.outstanding(), 1);
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+#[test]
+fn bad_input_is_refused_sv39() {
+    bad_input_is_refused::<Sv39>();
+}
+
+#[test]
+fn bad_input_is_refused_sv32() {
+    bad_input_is_refused::<Sv32>();
+}
+
+fn partial_unmap_and_protect_split_superpages<M: Mode>() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+    let m = mega::<M>();
+    t.map(
+        range(m, 2 * m),
+        pa(4 * m),
+        Perms::RW,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    // Punch one page out of the middle of the first megapage.
+    let flush = t.unmap(range(m + 0x3000, 0x1000), &mut frames).unwrap();
+    assert_eq!(flush.scope(), FlushScope::Pages(range(m + 0x3000, 0x1000)));
+    flush.ignore();
+    assert!(t.translate(va(m + 0x3000)).is_none());
+    let left = t.translate(va(m + 0x2fff)).unwrap();
+    assert_eq!(
+        (left.pa.as_u64(), left.size),
+        (4 * m + 0x2fff, PageSize::Size4KiB)
+    );
+    assert_eq!(t.translate(va(2 * m)).unwrap().size, M::LEAF_SIZES[1]);
+    // Make the second megapage's last page read-only.
+    t.protect(range(3 * m - 0x1000, 0x1000), Perms::R, &mut frames)
+        .unwrap()
+        .ignore();
+    assert_eq!(t.translate(va(3 * m - 1)).unwrap().perms, Perms::R);
+    assert_eq!(t.translate(va(3 * m - 0x1001)).unwrap().perms, Perms::RW);
+    let runs = all(&t);
+    assert_eq!(runs.iter().map(|r| r.len).sum::<u64>(), 2 * m - 0x1000);
+    // Unmapping everything frees every table but the root.
+    t.unmap(range(m, 2 * m), &mut frames).unwrap().ignore();
+    assert!(all(&t).is_empty());
+    assert_eq!(frames.outstanding(), 1);
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+#[test]
+fn partial_unmap_and_protect_split_superpages_sv39() {
+    partial_unmap_and_protect_split_superpages::<Sv39>();
+}
+
+#[test]
+fn partial_unmap_and_protect_split_superpages_sv32() {
+    partial_unmap_and_protect_split_superpages::<Sv32>();
+}
+
+#[test]
+fn gigapage_splits_down_to_4k() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<Sv39>::new(&arena, &mut frames).unwrap();
+    t.map(
+        range(1 << 30, 1 << 30),
+        pa(1 << 30),
+        Perms::RW,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    t.unmap(range((1 << 30) + 0x20_1000, 0x1000), &mut frames)
+        .unwrap()
+        .ignore();
+    let sizes: Vec<(PageSize, u64)> = all(&t).iter().map(|r| (r.size, r.len)).collect();
+    assert_eq!(
+        sizes,
+        [
+            (PageSize::Size2MiB, 2 * MIB),
+            (PageSize::Size4KiB, 0x1000),
+            (PageSize::Size4KiB, 2 * MIB - 0x2000),
+            (PageSize::Size2MiB, (1 << 30) - 4 * MIB),
+        ]
+    );
+    assert_eq!(
+        frames.outstanding(),
+        3,
+        "root, a 2 MiB table and a 4 KiB table"
+    );
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+/// Runs `op` with the N-th allocation failing for every N until it succeeds, and checks that
+/// each failure left the mappings and the frame count exactly as before.
+fn rollback_at_every_failure<M: Mode>(
+    setup: impl Fn(&mut Table<'_, M>, &mut Failing<Tracking<ArenaFrames<'_>>>),
+    op: impl Fn(&mut Table<'_, M>, &mut Failing<Tracking<ArenaFrames<'_>>>) -> Result<(), Error>,
+) -> u64 {
+    let mut n = 1;
+    loop {
+        let arena = arena();
+        let mut frames = Failing::new(Tracking::new(ArenaFrames::new(&arena)), FailPlan::Never);
+        let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+        setup(&mut t, &mut frames);
+        let before = all(&t);
+        let live = frames.inner().live_frames();
+        frames.set_plan(FailPlan::FromNth(n)); // counts restart at zero
+        match op(&mut t, &mut frames) {
+            Ok(()) => {
+                frames.set_plan(FailPlan::Never);
+                t.destroy(&mut frames);
+                frames.inner().assert_no_leaks();
+                return n;
+            }
+            Err(e) => {
+                assert_eq!(e, Error::OutOfMemory);
+                assert_eq!(all(&t), before, "mappings changed after failure {n}");
+                assert_eq!(
+                    frames.inner().live_frames(),
+                    live,
+                    "frames changed after failure {n}"
+                );
+            }
+        }
+        frames.set_plan(FailPlan::Never);
+        t.destroy(&mut frames);
+        frames.inner().assert_no_leaks();
+        n += 1;
+    }
+}
+
+fn map_rolls_back<M: Mode>() {
+    let m = mega::<M>();
+    let tries = rollback_at_every_failure::<M>(
+        |t, f| {
+            t.map(
+                range(m - 0x4000, 0x1000),
+                pa(0),
+                Perms::R,
+                PageSizes::Largest,
+                f,
+            )
+            .unwrap()
+            .ignore()
+        },
+        |t, f| {
+            // 4 KiB pages through three leaf tables, the first of them pre-existing.
+            let r = range(m - 0x3000, 0x3000 + m + 0x5000);
+            t.map(r, pa(0x100_0000), Perms::RW, PageSizes::Only4KiB, f)
+                .map(|fl| fl.ignore())
+        },
+    );
+    assert!(tries > 2, "the operation should have needed several tables");
+}
+
+#[test]
+fn map_rolls_back_at_every_failure_sv39() {
+    map_rolls_back::<Sv39>();
+}
+
+#[test]
+fn map_rolls_back_at_every_failure_sv32() {
+    map_rolls_back::<Sv32>();
+}
+
+fn map_of_many_tables_rolls_back<M: Mode>() {
+    let m = mega::<M>();
+    let tries = rollback_at_every_failure::<M>(
+        |_, _| {},
+        |t, f| {
+            t.map(
+                range(m - 0x2000, 3 * m),
+                pa(0),
+                Perms::RW,
+                PageSizes::Only4KiB,
+                f,
+            )
+            .map(|fl| fl.ignore())
+        },
+    );
+    assert!(tries >= 4);
+}
+
+#[test]
+fn map_of_many_tables_rolls_back_sv39() {
+    map_of_many_tables_rolls_back::<Sv39>();
+}
+
+#[test]
+fn map_of_many_tables_rolls_back_sv32() {
+    map_of_many_tables_rolls_back::<Sv32>();
+}
+
+#[test]
+fn unmap_and_protect_roll_back_their_splits() {
+    let g = 1u64 << 30;
+    let setup = |t: &mut Table<'_, Sv39>, f: &mut Failing<Tracking<ArenaFrames<'_>>>| {
+        t.map(range(g, 2 * g), pa(g), Perms::RW, PageSizes::Largest, f)
+            .unwrap()
+            .ignore()
+    };
+    // Cutting inside both gigapages needs four splits (1G -> 2M -> 4K at each end).
+    let tries = rollback_at_every_failure::<Sv39>(setup, |t, f| {
+        t.unmap(range(g + 0x20_1000, g), f).map(|fl| fl.ignore())
+    });
+    assert_eq!(tries, 5);
+    let tries = rollback_at_every_failure::<Sv39>(setup, |t, f| {
+        t.protect(range(g + 0x20_1000, g), Perms::R, f)
+            .map(|fl| fl.ignore())
+    });
+    assert_eq!(tries, 5);
+}
+
+fn last_page_of_the_space<M: Mode>() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+    let last = M::VA_TOP - 0x1000;
+    t.map(
+        range(last, 0x1000),
+        pa(0x8000_0000),
+        Perms::RX,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    let tr = t.translate(va(M::VA_TOP - 1)).unwrap();
+    assert_eq!((tr.pa.as_u64(), tr.perms), (0x8000_0fff, Perms::RX));
+    assert_eq!(all(&t)[0].va.as_u64(), last);
+    t.protect(range(last, 0x1000), Perms::R, &mut frames)
+        .unwrap()
+        .ignore();
+    t.unmap(range(last, 0x1000), &mut frames).unwrap().ignore();
+    assert!(t.translate(va(last)).is_none());
+    assert_eq!(frames.outstanding(), 1);
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+#[test]
+fn last_page_of_the_space_sv39() {
+    last_page_of_the_space::<Sv39>();
+}
+
+#[test]
+fn last_page_of_the_space_sv32() {
+    last_page_of_the_space::<Sv32>();
+}
+
+#[test]
+fn satp_encodes_mode_asid_and_root() {
+    let arena = arena();
+    let mut frames = ArenaFrames::new(&arena);
+    let t39 = Table::<Sv39>::new(&arena, &mut frames).unwrap();
+    let root = t39.root().number();
+    assert_eq!(t39.satp(0x1234).unwrap(), 8 << 60 | 0x1234 << 44 | root);
+    let t32 = Table::<Sv32>::new(&arena, &mut frames).unwrap();
+    let root = t32.root().number();
+    assert_eq!(t32.satp(0x1ff).unwrap(), 1 << 31 | 0x1ff << 22 | root);
+    assert_eq!(t32.satp(0x200), Err(Error::AsidOutOfRange(0x200)));
+    t39.destroy(&mut frames);
+    t32.destroy(&mut frames);
+}
+
+#[test]
+fn sv32_reaches_34_bit_physical_addresses() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<Sv32>::new(&arena, &mut frames).unwrap();
+    let high = pa(0x3_FFC0_0000);
+    t.map(
+        range(0x40_0000, 4 * MIB),
+        high,
+        Perms::RW,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    assert_eq!(
+        t.translate(va(0x7F_FFFF)).unwrap().pa.as_u64(),
+        0x3_FFFF_FFFF
+    );
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+#[test]
+fn mappings_merge_only_contiguous_runs() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<Sv39>::new(&arena, &mut frames).unwrap();
+    let map =
+        |t: &mut Table<'_, Sv39>, f: &mut Tracking<ArenaFrames<'_>>, v: u64, p: u64, perms| {
+            t.map(range(v, 0x1000), pa(p), perms, PageSizes::Only4KiB, f)
+                .unwrap()
+                .ignore()
+        };
+    map(&mut t, &mut frames, 0x1000, 0xa000, Perms::R);
+    map(&mut t, &mut frames, 0x2000, 0xb000, Perms::R); // merges
+    map(&mut t, &mut frames, 0x3000, 0xd000, Perms::R); // PA jumps
+    map(&mut t, &mut frames, 0x4000, 0xe000, Perms::RW); // perms differ
+    let runs: Vec<(u64, u64, u64)> = all(&t)
+        .iter()
+        .map(|r| (r.va.as_u64(), r.pa.as_u64(), r.len))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            (0x1000, 0xa000, 0x2000),
+            (0x3000, 0xd000, 0x1000),
+            (0x4000, 0xe000, 0x1000)
+        ]
+    );
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+#[test]
+fn unmap_and_free_returns_leaf_frames() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<Sv32>::new(&arena, &mut frames).unwrap();
+    for i in 0..3u64 {
+        let f = rvmm::FrameSource::allocate(&mut frames).unwrap();
+        t.map(
+            range(0x10_0000 + i * 0x1000, 0x1000),
+            f.start(),
+            Perms::RW,
+            PageSizes::Only4KiB,
+            &mut frames,
+        )
+        .unwrap()
+        .ignore();
+    }
+    assert_eq!(frames.outstanding(), 5);
+    // SAFETY: the three leaf frames came from `frames` and nothing else refers to them.
+    unsafe { t.unmap_and_free(range(0x10_0000, 0x3000), &mut frames) }
+        .unwrap()
+        .ignore();
+    assert_eq!(frames.outstanding(), 1);
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
