@@ -6,9 +6,11 @@ pub mod arena;
 pub mod bench;
 pub mod failing;
 pub mod spec;
+pub mod tlb;
 pub mod tracking;
 
 pub use arena::Arena;
 pub use bench::Rng;
 pub use failing::{FailPlan, Failing};
+pub use tlb::EmulatedTlb;
 pub use tracking::{ArenaFrames, Tracking};
