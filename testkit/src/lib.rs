@@ -5,6 +5,7 @@
 pub mod arena;
 pub mod bench;
 pub mod failing;
+pub mod spec;
 pub mod tracking;
 
 pub use arena::Arena;

@@ -1,2 +1,160 @@
-//! `cargo xtask`: project automation.
-fn main() {}
+//! `cargo xtask`: project automation (the cargo alias lives in `.cargo/config.toml`).
+//!
+//! Every command runs from the workspace root whatever the caller's directory, calls `cargo`
+//! through the rustup proxy on `PATH`, and never reads standard input, so CI can run it as is.
+
+mod process;
+mod setup;
+mod steps;
+mod summary;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use summary::{Summary, final_line};
+
+/// One subcommand: its name, argument synopsis, one-line help and body.
+struct Subcommand {
+    name: &'static str,
+    synopsis: &'static str,
+    about: &'static str,
+    run: fn(&Path, &[String]) -> ExitCode,
+}
+
+const SUBCOMMANDS: &[Subcommand] = &[
+    Subcommand {
+        name: "test",
+        synopsis: "",
+        about: "install missing prerequisites, then fmt check, clippy -D warnings, host tests, \
+                riscv64/riscv32 library builds and Miri; ends with `N passed, M failed`",
+        run: cmd_test,
+    },
+    Subcommand {
+        name: "miri",
+        synopsis: "[CARGO-TEST-ARGS...]",
+        about: "the library tests (rvmm, umalloc) under Miri with -Zmiri-strict-provenance \
+                (MIRIFLAGS from the environment are kept); e.g. `cargo xtask miri -- frame`",
+        run: cmd_miri,
+    },
+    Subcommand {
+        name: "bench",
+        synopsis: "[CARGO-BENCH-ARGS...]",
+        about: "cargo bench -p rvmm, then -p umalloc, with the arguments passed through \
+                (RVMM_BENCH_ROUNDS sets the rounds)",
+        run: cmd_bench,
+    },
+    Subcommand {
+        name: "run",
+        synopsis: "",
+        about: "build the kernel and boot it in QEMU (arrives with the kernel, issue 4)",
+        run: cmd_run,
+    },
+    Subcommand {
+        name: "help",
+        synopsis: "",
+        about: "this text",
+        run: cmd_help,
+    },
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let Some((name, rest)) = args.split_first() else {
+        return cmd_help(&root, &[]);
+    };
+    let name = match name.as_str() {
+        "-h" | "--help" => "help",
+        other => other,
+    };
+    match SUBCOMMANDS.iter().find(|c| c.name == name) {
+        Some(subcommand) => (subcommand.run)(&root, rest),
+        None => {
+            eprintln!("xtask: unknown command `{name}`\n");
+            eprint!("{}", usage());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+fn usage() -> String {
+    let mut text = String::from("Usage: cargo xtask <COMMAND> [ARGS]\n\nCommands:\n");
+    for c in SUBCOMMANDS {
+        let head = format!("{} {}", c.name, c.synopsis);
+        text.push_str(&format!("  {:<28} {}\n", head.trim_end(), c.about));
+    }
+    text.push_str(
+        "\nEnvironment:\n  RVMM_STEP_TIMEOUT_SECS  time limit of one step of `test`/`miri` \
+         (default 1800)\n",
+    );
+    text
+}
+
+fn cmd_help(_root: &Path, _args: &[String]) -> ExitCode {
+    print!("{}", usage());
+    ExitCode::SUCCESS
+}
+
+/// Rejects arguments for commands that take none.
+fn no_args(command: &str, args: &[String]) -> Result<(), ExitCode> {
+    if args.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: `{command}` takes no arguments (got {})\n",
+        args.join(" ")
+    );
+    eprint!("{}", usage());
+    Err(ExitCode::from(2))
+}
+
+fn cmd_test(root: &Path, args: &[String]) -> ExitCode {
+    if let Err(code) = no_args("test", args) {
+        return code;
+    }
+    if let Err(e) = setup::ensure_all(root) {
+        return setup_failed(&e);
+    }
+    finish(steps::run_all(root, steps::test_suite()))
+}
+
+fn cmd_miri(root: &Path, args: &[String]) -> ExitCode {
+    if let Err(e) = setup::ensure_miri(root) {
+        return setup_failed(&e);
+    }
+    finish(steps::run_all(root, vec![steps::miri_step(args)]))
+}
+
+fn cmd_bench(root: &Path, args: &[String]) -> ExitCode {
+    finish(steps::run_all(root, steps::bench_steps(args)))
+}
+
+fn cmd_run(_root: &Path, _args: &[String]) -> ExitCode {
+    eprintln!(
+        "xtask: `cargo xtask run` boots the kernel, which arrives with issue 4 (reference \
+         kernel); until then use `cargo xtask test`."
+    );
+    ExitCode::from(2)
+}
+
+fn setup_failed(error: &setup::SetupError) -> ExitCode {
+    eprintln!("xtask: {error}");
+    println!("{}", final_line((0, 1)));
+    ExitCode::FAILURE
+}
+
+/// Prints the table and the final line; the exit code says whether everything passed.
+fn finish(summary: Summary) -> ExitCode {
+    print!("\n{}", summary.render());
+    if summary.all_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
