@@ -585,3 +585,33 @@ fn unmap_and_free_returns_leaf_frames() {
     t.destroy(&mut frames);
     frames.assert_no_leaks();
 }
+
+/// Regression: a map that hit an existing mapping inside the first leaf table it filled left
+/// the leaves it had written in that table (the undo only covered whole tables done before).
+#[test]
+fn map_running_into_a_mapping_in_its_first_table_undoes_its_leaves() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<Sv32>::new(&arena, &mut frames).unwrap();
+    t.map(
+        range(0x9000, 0x1000),
+        pa(0),
+        Perms::R,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    let e = t.map(
+        range(0x1000, 0x10000),
+        pa(0x10000),
+        Perms::R,
+        PageSizes::Largest,
+        &mut frames,
+    );
+    assert!(matches!(e, Err(Error::AlreadyMapped(m)) if m.va.as_u64() == 0x9000));
+    assert!(t.translate(va(0x1000)).is_none());
+    assert_eq!(all(&t).len(), 1);
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}

@@ -58,13 +58,10 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         let mut va = start;
         while va < end {
             let level = Self::level_for(va, va.wrapping_add(offset), end, sizes);
-            match self.fill(va, end, offset, level, perms, frames) {
-                Ok(next) => va = next,
-                Err(e) => {
-                    self.remove(start, va, frames, &mut |_, _, _| {});
-                    self.prune_path(va, frames);
-                    return Err(e);
-                }
+            if let Err(e) = self.fill(&mut va, end, offset, level, perms, frames) {
+                self.remove(start, va, frames, &mut |_, _, _| {});
+                self.prune_path(va, frames);
+                return Err(e);
             }
         }
         Ok(Flush::pages(pages))
@@ -184,37 +181,37 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             .unwrap_or(0)
     }
 
-    /// Writes leaves of `level` from `va` on, as many as fit in one table before `end`; creates
-    /// the tables on the way. Returns where it stopped.
+    /// Writes leaves of `level` from `*va` on, as many as fit in one table before `end`; creates
+    /// the tables on the way. Advances `*va` past every leaf written, also when it fails, so the
+    /// caller knows what to undo.
     fn fill(
         &mut self,
-        va: u64,
+        va: &mut u64,
         end: u64,
         offset: u64,
         level: usize,
         perms: Perms,
         frames: &mut impl FrameSource,
-    ) -> Result<u64, Error> {
-        let table = self.descend(va, level, frames)?;
+    ) -> Result<(), Error> {
+        let table = self.descend(*va, level, frames)?;
         let size = M::LEAF_SIZES[level].bytes();
-        let mut va = va;
-        for i in index::<M>(va, level)..M::ENTRIES {
-            if end - va < size {
+        for i in index::<M>(*va, level)..M::ENTRIES {
+            if end - *va < size {
                 break;
             }
             let existing = self.read(table, i);
             if existing != Pte::INVALID {
                 return Err(Error::AlreadyMapped(
-                    self.describe(existing, level, va, frames),
+                    self.describe(existing, level, *va, frames),
                 ));
             }
             // `map` checked the physical end against the mode's width, so both always succeed.
             let pa = PhysAddr::new(va.wrapping_add(offset)).unwrap_or_default();
             let leaf = Pte::leaf::<M>(pa, perms, level).ok_or(Error::PhysOutOfRange(pa))?;
             self.write(table, i, leaf);
-            va += size;
+            *va += size;
         }
-        Ok(va)
+        Ok(())
     }
 
     /// The table at `level` on `va`'s path, creating missing tables above it.
