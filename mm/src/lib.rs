@@ -19,6 +19,7 @@ pub mod addr;
 pub mod frame;
 pub mod paging;
 pub mod phys;
+pub mod space;
 pub mod tlb;
 
 pub use addr::{AddrError, Frame, Page, PageSize, PhysAddr, VirtAddr};

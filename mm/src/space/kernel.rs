@@ -1,0 +1,1 @@
+//! The kernel address space (issue 3).

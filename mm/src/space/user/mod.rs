@@ -1,0 +1,1 @@
+//! A process address space (issue 3).
