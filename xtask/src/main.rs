@@ -86,14 +86,38 @@ fn workspace_root() -> PathBuf {
 fn usage() -> String {
     let mut text = String::from("Usage: cargo xtask <COMMAND> [ARGS]\n\nCommands:\n");
     for c in SUBCOMMANDS {
-        let head = format!("{} {}", c.name, c.synopsis);
-        text.push_str(&format!("  {:<28} {}\n", head.trim_end(), c.about));
+        text.push_str(format!("  {} {}", c.name, c.synopsis).trim_end());
+        text.push('\n');
+        text.push_str(&wrap(c.about, "      ", 92));
     }
-    text.push_str(
-        "\nEnvironment:\n  RVMM_STEP_TIMEOUT_SECS  time limit of one step of `test`/`miri` \
-         (default 1800)\n",
-    );
+    text.push_str("\nEnvironment:\n  RVMM_STEP_TIMEOUT_SECS\n");
+    text.push_str(&wrap(
+        "time limit of one step of `test` or `miri`, in seconds (default 1800)",
+        "      ",
+        92,
+    ));
     text
+}
+
+/// `text` broken into lines of at most `width` characters (longer words stay whole), each
+/// starting with `indent`.
+fn wrap(text: &str, indent: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::from(indent);
+    for word in text.split_whitespace() {
+        if line.len() > indent.len() && line.len() + 1 + word.len() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(indent);
+        }
+        if line.len() > indent.len() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }
 
 fn cmd_help(_root: &Path, _args: &[String]) -> ExitCode {
@@ -156,5 +180,31 @@ fn finish(summary: Summary) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_names_every_command_and_stays_narrow() {
+        let text = usage();
+        for c in SUBCOMMANDS {
+            assert!(text.contains(&format!("\n  {}", c.name)), "{}", c.name);
+        }
+        assert!(text.lines().all(|l| l.len() <= 92), "{text}");
+    }
+
+    #[test]
+    fn wrap_breaks_between_words_and_keeps_long_words_whole() {
+        assert_eq!(wrap("aa bb cc", "> ", 7), "> aa bb\n> cc\n");
+        assert_eq!(wrap("abcdefghij", "> ", 5), "> abcdefghij\n");
+    }
+
+    #[test]
+    fn the_workspace_root_holds_the_workspace_manifest() {
+        let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml"));
+        assert!(manifest.is_ok_and(|m| m.contains("[workspace]")));
     }
 }

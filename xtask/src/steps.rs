@@ -7,7 +7,7 @@
 
 use std::env;
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -172,6 +172,16 @@ fn step_timeout() -> Duration {
         .unwrap_or(DEFAULT_STEP_TIMEOUT)
 }
 
+/// Colours for tools whose output we pipe (they see no terminal): only when we have one, so CI
+/// logs hold no escape codes.
+fn colour() -> &'static str {
+    if std::io::stdout().is_terminal() {
+        "always"
+    } else {
+        "never"
+    }
+}
+
 /// `-p a -p b ...`.
 fn packages(crates: &[&str]) -> Vec<String> {
     crates
@@ -186,7 +196,7 @@ pub fn test_suite() -> Vec<Step> {
     let mut steps = vec![
         Step::check(
             "fmt",
-            Cmd::cargo(["fmt", "--all", "--", "--check"]).timeout(limit),
+            Cmd::cargo(["fmt", "--all", "--", "--check", "--color", colour()]).timeout(limit),
         ),
         Step::check(
             "clippy",
