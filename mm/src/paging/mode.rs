@@ -81,6 +81,7 @@ pub(crate) const fn check<M: Mode>() {
     assert!(M::LEVELS <= MAX_LEVELS && M::LEAF_SIZES.len() == M::LEVELS);
     assert!(M::ENTRY_BYTES == 8 || M::ENTRY_BYTES == 4);
     assert!(12 + M::INDEX_BITS * M::LEVELS as u32 >= 64 - M::VA_TOP.leading_zeros() - 1);
+    assert!(M::VA_TOP <= crate::addr::VIRT_TOP && M::VA_TOP.is_power_of_two());
     let mut l = 0;
     while l < M::LEVELS {
         assert!(M::LEAF_SIZES[l].shift() == 12 + M::INDEX_BITS * l as u32);

@@ -1,0 +1,2 @@
+//! Benchmark (written by its issue).
+fn main() {}
