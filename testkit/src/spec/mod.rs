@@ -131,7 +131,7 @@ impl SpecMode {
         }
     }
 
-    /// VPN[`level`] of `va`.
+    /// The VPN field of `va` for `level` (VPN\[level\] in the spec).
     pub const fn vpn(self, va: u64, level: usize) -> usize {
         ((va >> (12 + self.vpn_bits() * level as u32)) & ((1 << self.vpn_bits()) - 1)) as usize
     }
