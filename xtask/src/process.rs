@@ -4,7 +4,7 @@
 //! printed; standard error is inherited, so cargo's progress and compiler errors appear as usual.
 
 use std::ffi::OsString;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +23,18 @@ pub struct Cmd {
     pub env: Vec<(String, OsString)>,
     /// Kill the command (and everything it started) after this long.
     pub timeout: Option<Duration>,
+    /// Where the child's standard input comes from.
+    pub stdin: Input,
+}
+
+/// The child's standard input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Closed (`/dev/null`): the default, so nothing can wait for a user, in CI above all.
+    Closed,
+    /// Our own: for interactive children such as QEMU with its console on the terminal.
+    #[expect(dead_code, reason = "first user: `cargo xtask run` (issue 4)")]
+    Terminal,
 }
 
 impl Cmd {
@@ -37,6 +49,7 @@ impl Cmd {
             args: args.into_iter().map(Into::into).collect(),
             env: Vec::new(),
             timeout: None,
+            stdin: Input::Closed,
         }
     }
 
@@ -66,6 +79,13 @@ impl Cmd {
         self
     }
 
+    /// Sets where standard input comes from.
+    #[expect(dead_code, reason = "first user: `cargo xtask run` (issue 4)")]
+    pub fn stdin(mut self, input: Input) -> Self {
+        self.stdin = input;
+        self
+    }
+
     /// Sets the time limit.
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.timeout = Some(limit);
@@ -89,7 +109,10 @@ impl Cmd {
         command
             .args(&self.args)
             .current_dir(dir)
-            .stdin(Stdio::null())
+            .stdin(match self.stdin {
+                Input::Closed => Stdio::null(),
+                Input::Terminal => Stdio::inherit(),
+            })
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }
@@ -133,12 +156,29 @@ pub fn run_streaming(cmd: &Cmd, dir: &Path, mut scan: impl FnMut(&str)) -> io::R
         .timeout
         .map(|limit| spawn_watchdog(child.id(), limit, Arc::clone(&timed_out)));
 
-    let mut reader = BufReader::new(stdout);
+    // Even if reading fails, the child is waited for (and the watchdog cancelled) before the
+    // error is returned, so nothing is left running behind our back.
+    let streamed = stream_lines(stdout, &mut scan);
+    let status = child.wait()?;
+    if let Some(cancel) = cancel_watchdog {
+        // The watchdog may already be gone after firing; nothing to cancel then.
+        let _ = cancel.send(());
+    }
+    streamed?;
+    Ok(Finished {
+        status,
+        timed_out: timed_out.load(Ordering::SeqCst),
+    })
+}
+
+/// Prints each line of `from` as it arrives and hands it to `scan`, until end of file.
+fn stream_lines(from: impl Read, scan: &mut impl FnMut(&str)) -> io::Result<()> {
+    let mut reader = BufReader::new(from);
     let mut buf = Vec::new();
     loop {
         buf.clear();
         if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
+            return Ok(());
         }
         // Test output may hold invalid UTF-8: shown lossily, which is fine for a log. `print!`
         // rather than writing to `io::stdout()` so that libtest captures it in our own tests
@@ -148,18 +188,9 @@ pub fn run_streaming(cmd: &Cmd, dir: &Path, mut scan: impl FnMut(&str)) -> io::R
         io::stdout().flush()?;
         scan(line.trim_end_matches(['\n', '\r']));
     }
-    let status = child.wait()?;
-    if let Some(cancel) = cancel_watchdog {
-        // The watchdog may already be gone after firing; nothing to cancel then.
-        let _ = cancel.send(());
-    }
-    Ok(Finished {
-        status,
-        timed_out: timed_out.load(Ordering::SeqCst),
-    })
 }
 
-/// Runs `cmd` in `dir` with all output inherited and returns its status.
+/// Runs `cmd` in `dir` with its output going straight to ours and returns its status.
 pub fn run_inherited(cmd: &Cmd, dir: &Path) -> io::Result<ExitStatus> {
     cmd.command(dir).status()
 }
