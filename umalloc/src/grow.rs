@@ -1,0 +1,144 @@
+//! Moving the break: growing the wilderness, fencing off memory someone else took with `sbrk`,
+//! and giving free memory at the top back.
+
+use crate::chunk::{Chunk, FENCE, INUSE, MIN_ALIGN, MIN_CHUNK, PREV_INUSE, WORD};
+use crate::heap::{Heap, PAGE_SIZE};
+use crate::sbrk::Sbrk;
+
+/// When to give the wilderness back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trim {
+    /// Only if it is bigger than `Config::trim_threshold`.
+    OverThreshold,
+    /// Whatever its size (every block has been freed).
+    All,
+}
+
+/// The first chunk position at or above `at`: one word below a 16-byte boundary.
+fn first_chunk_at(at: *mut u8) -> Chunk {
+    let user = (at.addr() + WORD).next_multiple_of(MIN_ALIGN);
+    Chunk(at.wrapping_add(user - WORD - at.addr()))
+}
+
+impl<S: Sbrk> Heap<S> {
+    /// Makes sure the wilderness holds at least `need` bytes, growing the break if not.
+    #[inline(always)]
+    pub(crate) fn ensure_wilderness(&mut self, need: usize) -> bool {
+        loop {
+            match self.top.0.addr().checked_add(need) {
+                Some(want) if want <= self.end.addr() => return true,
+                Some(_) if self.grow(need) => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// Grows the break so the wilderness can hold `need` bytes (in whole pages).
+    #[cold]
+    fn grow(&mut self, need: usize) -> bool {
+        if self.base.is_null() {
+            let Some(brk) = self.sbrk.grow(0) else {
+                return false;
+            };
+            self.start_at(brk.as_ptr());
+        }
+        let Some(want) = self.top.0.addr().checked_add(need) else {
+            return false;
+        };
+        let Some(increment) = want
+            .saturating_sub(self.end.addr())
+            .checked_next_multiple_of(PAGE_SIZE)
+        else {
+            return false;
+        };
+        let Some(old) = self.sbrk.grow(increment) else {
+            return false;
+        };
+        let old = old.as_ptr();
+        if old == self.end {
+            self.end = old.wrapping_add(increment);
+            return true;
+        }
+        self.continue_at(old, increment)
+    }
+
+    /// An empty heap starting at break `brk`.
+    fn start_at(&mut self, brk: *mut u8) {
+        self.start = brk;
+        self.end = brk;
+        self.base = first_chunk_at(brk);
+        self.top = self.base;
+    }
+
+    /// `sbrk` gave us `increment` bytes at `old`, which is not where our heap ended: someone else
+    /// moved the break in between. Fence off their memory and carry on above it.
+    #[cold]
+    fn continue_at(&mut self, old: *mut u8, increment: usize) -> bool {
+        if old.addr() < self.end.addr() {
+            // The break went down under us: memory we counted as ours is gone. Nothing
+            // sensible to do but hand back what we just got and fail the request.
+            // SAFETY: we have not used the `increment` bytes at `old`.
+            unsafe { self.sbrk.shrink(increment) };
+            return false;
+        }
+        let new_end = old.wrapping_add(increment);
+        let room = self.end.addr().saturating_sub(self.top.0.addr());
+        if room < WORD {
+            // Nothing carved yet, so nothing to fence: start over up there.
+            self.start_at(old);
+            self.end = new_end;
+            return true;
+        }
+        // The wilderness becomes a free chunk (if it can hold one) and a fence: an in-use chunk
+        // whose header is the last word of our memory and whose size spans the foreign gap.
+        let mut fence = self.top;
+        let mut fence_flags = INUSE | FENCE | PREV_INUSE;
+        if room >= MIN_CHUNK + WORD {
+            let free = (room - WORD) & !(MIN_ALIGN - 1);
+            // SAFETY: `top..top+free` is wilderness we own; the chunk below `top` is in use.
+            unsafe {
+                self.top.set_free(free, PREV_INUSE);
+                self.bins.insert(self.top, free);
+            }
+            fence = self.top.plus(free);
+            fence_flags &= !PREV_INUSE;
+        }
+        let above = first_chunk_at(old);
+        // SAFETY: the fence header lies below `end` (at most `room - WORD` above `top`).
+        unsafe { fence.set_head(fence.distance_to(above) | fence_flags) };
+        self.top = above;
+        self.end = new_end;
+        true
+    }
+
+    /// Gives the wilderness back down to less than a page (plus a word), per `how`.
+    pub(crate) fn trim(&mut self, how: Trim) {
+        let free = self.end.addr() - self.top.0.addr();
+        if how == Trim::OverThreshold && free <= self.config.trim_threshold {
+            return;
+        }
+        let release = (free - WORD) & !(PAGE_SIZE - 1);
+        if release == 0 {
+            return;
+        }
+        if self.sbrk.grow(0).map(|b| b.as_ptr()) != Some(self.end) {
+            return; // someone else's memory is above ours: shrinking would take theirs
+        }
+        // SAFETY: the top `release` bytes are wilderness: no chunk, nothing points there.
+        if unsafe { self.sbrk.shrink(release) } {
+            self.end = self.end.wrapping_sub(release);
+        }
+    }
+
+    /// Gives back as much free memory at the top as possible (keeping less than a page), and
+    /// returns the bytes released. Parked quick-list chunks are merged first.
+    pub fn trim_now(&mut self) -> usize {
+        if self.base.is_null() {
+            return 0;
+        }
+        let before = self.end.addr();
+        self.flush_quick();
+        self.trim(Trim::All);
+        before - self.end.addr()
+    }
+}

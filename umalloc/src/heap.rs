@@ -1,0 +1,304 @@
+//! The heap: `malloc` and `free` over free lists, a quick-list front, and the top of the heap.
+//!
+//! Memory between the last chunk and the break is the *wilderness* (`top..end`): it has no
+//! header and is never in a list. A chunk freed next to it melts into it, so a free chunk in a
+//! list never borders the wilderness, and the chunk just below `top` is always in use. Requests
+//! that no list can serve are carved off the wilderness, growing the break when it is short.
+
+use core::ptr;
+
+use crate::bins::Bins;
+use crate::chunk::{Chunk, FLAGS, INUSE, MIN_ALIGN, PREV_INUSE, WORD, chunk_size};
+use crate::quick::Quick;
+use crate::sbrk::Sbrk;
+
+/// Page size the break moves in (grows and shrinks are multiples of it).
+pub const PAGE_SIZE: usize = 4096;
+
+/// Tuning knobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Give memory back with a negative `sbrk` when the free space at the top of the heap
+    /// exceeds this many bytes. Whatever the threshold, once every block is freed the break
+    /// returns to within a page of where the heap started.
+    pub trim_threshold: usize,
+}
+
+impl Config {
+    /// Eight pages (32 KiB).
+    pub const DEFAULT: Config = Config {
+        trim_threshold: 8 * PAGE_SIZE,
+    };
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::DEFAULT
+    }
+}
+
+/// An allocator over one [`Sbrk`] heap, without a lock: methods take `&mut self`. Wrap it in
+/// [`crate::Umalloc`] to share it (and to use it as Rust's global allocator).
+pub struct Heap<S: Sbrk> {
+    pub(crate) bins: Bins,
+    pub(crate) quick: Quick,
+    /// Start of the wilderness (null before the first `sbrk`).
+    pub(crate) top: Chunk,
+    /// Our break: the end of the wilderness.
+    pub(crate) end: *mut u8,
+    /// The first chunk.
+    pub(crate) base: Chunk,
+    /// The break when we started.
+    pub(crate) start: *mut u8,
+    /// Blocks the user holds (not counting quick-listed ones).
+    pub(crate) live: usize,
+    pub(crate) config: Config,
+    pub(crate) sbrk: S,
+    #[cfg(feature = "debug")]
+    pub(crate) reports: crate::debug::Reports,
+}
+
+// SAFETY: the heap exclusively owns the memory its pointers point into (the `Sbrk` contract),
+// so moving it to another thread moves that ownership with it.
+unsafe impl<S: Sbrk + Send> Send for Heap<S> {}
+
+impl<S: Sbrk> Heap<S> {
+    /// A heap that takes memory from `sbrk` when first used, with [`Config::DEFAULT`].
+    pub const fn new(sbrk: S) -> Heap<S> {
+        Heap::with_config(sbrk, Config::DEFAULT)
+    }
+
+    /// A heap with the given tuning.
+    pub const fn with_config(sbrk: S, config: Config) -> Heap<S> {
+        Heap {
+            bins: Bins::new(),
+            quick: Quick::new(),
+            top: Chunk::NULL,
+            end: ptr::null_mut(),
+            base: Chunk::NULL,
+            start: ptr::null_mut(),
+            live: 0,
+            config,
+            sbrk,
+            #[cfg(feature = "debug")]
+            reports: crate::debug::Reports::new(),
+        }
+    }
+
+    /// The break source.
+    pub fn sbrk(&self) -> &S {
+        &self.sbrk
+    }
+
+    /// The break source, e.g. to move the break behind the heap's back (it copes).
+    pub fn sbrk_mut(&mut self) -> &mut S {
+        &mut self.sbrk
+    }
+
+    /// Bytes between where the heap started and the break now.
+    pub fn heap_bytes(&self) -> usize {
+        self.end.addr().saturating_sub(self.start.addr())
+    }
+
+    /// A block of at least `bytes` bytes aligned to 16, or null if `bytes` is too large or the
+    /// break cannot grow. `malloc(0)` returns a unique block that must be freed like any other.
+    #[inline]
+    pub fn malloc(&mut self, bytes: usize) -> *mut u8 {
+        let Some(size) = chunk_size(bytes) else {
+            return ptr::null_mut();
+        };
+        match self.alloc_chunk(size) {
+            Some(c) => {
+                self.live += 1;
+                self.hand_out(c);
+                c.user()
+            }
+            None => ptr::null_mut(),
+        }
+    }
+
+    /// Frees a block from [`Heap::malloc`] and friends; null is ignored.
+    ///
+    /// With the `debug` feature, a double free or a pointer this heap never returned is
+    /// reported (see [`Heap::reports`]) and otherwise ignored.
+    ///
+    /// # Safety
+    /// `ptr` must be null or a live block from this heap (without the `debug` feature anything
+    /// else corrupts the heap), and must not be used afterwards.
+    #[inline]
+    pub unsafe fn free(&mut self, ptr: *mut u8) {
+        if ptr.is_null() {
+            return;
+        }
+        let Some(c) = self.owned_chunk(ptr) else {
+            return;
+        };
+        self.live -= 1;
+        // SAFETY: `c` is a live in-use chunk of this heap (caller contract, or checked above).
+        unsafe {
+            self.junk_freed(c);
+            if !self.quick.park(c) {
+                self.release(c);
+            }
+        }
+        if self.live == 0 {
+            self.release_everything();
+        }
+    }
+
+    /// Finds a chunk of `size` bytes (a valid chunk size) and marks it in use.
+    #[inline(always)]
+    pub(crate) fn alloc_chunk(&mut self, size: usize) -> Option<Chunk> {
+        if let Some(c) = self.quick.take(size) {
+            return Some(c);
+        }
+        self.alloc_chunk_slow(size)
+    }
+
+    /// `alloc_chunk` once the quick list for `size` came up empty.
+    #[inline(never)]
+    fn alloc_chunk_slow(&mut self, size: usize) -> Option<Chunk> {
+        if let Some(c) = self.bins.take(size) {
+            // SAFETY: `c` was just taken from a list, so it is a free chunk of >= `size` bytes.
+            unsafe { self.use_free_chunk(c, size) };
+            return Some(c);
+        }
+        if let Some(c) = self.carve_top(size) {
+            return Some(c);
+        }
+        // Before failing, melt the quick lists back into the free lists and try once more.
+        if self.quick.is_empty() {
+            return None;
+        }
+        self.flush_quick();
+        if let Some(c) = self.bins.take(size) {
+            // SAFETY: as above.
+            unsafe { self.use_free_chunk(c, size) };
+            return Some(c);
+        }
+        self.carve_top(size)
+    }
+
+    /// Marks free chunk `c` (already out of its list) in use with `size` bytes, returning the
+    /// rest to the lists if it is big enough to be a chunk.
+    ///
+    /// # Safety
+    /// `c` must be an unlisted free chunk of at least `size` bytes.
+    #[inline(always)]
+    pub(crate) unsafe fn use_free_chunk(&mut self, c: Chunk, size: usize) {
+        // SAFETY: `c` is a free chunk we own; its neighbours are heap chunks.
+        unsafe {
+            let have = c.size();
+            let rest = have - size;
+            if rest >= crate::chunk::MIN_CHUNK {
+                // The chunk above the rest already has PREV_INUSE clear: it bordered `c`.
+                let r = c.plus(size);
+                r.set_free(rest, PREV_INUSE);
+                self.bins.insert(r, rest);
+                c.set_head(size | INUSE | PREV_INUSE);
+            } else {
+                // A free chunk never borders the wilderness, so `c + have` has a header.
+                c.set_head(have | INUSE | PREV_INUSE);
+                c.plus(have).set_prev_inuse(true);
+            }
+        }
+    }
+
+    /// Takes `size` bytes off the bottom of the wilderness, growing the break if needed.
+    #[inline(always)]
+    pub(crate) fn carve_top(&mut self, size: usize) -> Option<Chunk> {
+        // Keep a word of wilderness: room for a fence header if someone else moves the break.
+        if !self.ensure_wilderness(size + WORD) {
+            return None;
+        }
+        let c = self.top;
+        // SAFETY: `ensure_wilderness` made `top..top+size+WORD` ours; the chunk below `top` is
+        // in use (or `top` is the base), hence PREV_INUSE.
+        unsafe { c.set_head(size | INUSE | PREV_INUSE) };
+        self.top = c.plus(size);
+        Some(c)
+    }
+
+    /// Returns in-use chunk `c` to the free lists, merging it with free neighbours and the
+    /// wilderness (and giving memory back if the wilderness got big).
+    ///
+    /// # Safety
+    /// `c` must be an in-use chunk of this heap that nobody uses any more.
+    pub(crate) unsafe fn release(&mut self, mut c: Chunk) {
+        // SAFETY: `c` is an in-use chunk, so its header is valid, its PREV_INUSE bit tells
+        // whether the footer below is valid, and the chunk above it is a chunk or `top`.
+        unsafe {
+            let head = c.head();
+            let mut size = head & !FLAGS;
+            let next = c.plus(size);
+            if head & PREV_INUSE == 0 {
+                let prev_size = c.prev_size();
+                self.junk_header(c);
+                c = c.minus(prev_size);
+                self.bins.unlink(c, prev_size);
+                size += prev_size;
+            }
+            if next == self.top {
+                self.junk_header(c);
+                self.top = c;
+                self.trim(crate::grow::Trim::OverThreshold);
+                return;
+            }
+            let next_head = next.head();
+            if next_head & INUSE == 0 {
+                let next_size = next_head & !FLAGS;
+                self.bins.unlink(next, next_size);
+                self.junk_header(next);
+                size += next_size;
+            } else {
+                next.set_head(next_head & !PREV_INUSE);
+            }
+            c.set_free(size, PREV_INUSE);
+            self.bins.insert(c, size);
+        }
+    }
+
+    /// Moves every quick-listed chunk back to the free lists.
+    pub(crate) fn flush_quick(&mut self) {
+        while let Some(c) = self.quick.pop_any() {
+            // SAFETY: a parked chunk is an in-use chunk nobody holds.
+            unsafe { self.release(c) };
+        }
+    }
+
+    /// The user freed their last block: melt the quick lists so the heap collapses into the
+    /// wilderness, and give it back.
+    #[cold]
+    fn release_everything(&mut self) {
+        self.flush_quick();
+        self.trim(crate::grow::Trim::All);
+    }
+
+    /// Bytes the user may use in a block (at least what was asked for).
+    ///
+    /// # Safety
+    /// `ptr` must be a live block from this heap.
+    pub unsafe fn usable_size(&mut self, ptr: *mut u8) -> usize {
+        match self.owned_chunk(ptr) {
+            // SAFETY: `c` is a live in-use chunk.
+            Some(c) => (unsafe { c.size() }) - crate::chunk::OVERHEAD,
+            None => 0,
+        }
+    }
+
+    /// `count * size` zeroed bytes, or null if the product overflows or memory runs out.
+    pub fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
+        let Some(bytes) = count.checked_mul(size) else {
+            return ptr::null_mut();
+        };
+        let p = self.malloc(bytes);
+        if !p.is_null() {
+            // SAFETY: `p` is a fresh block of at least `bytes` bytes.
+            unsafe { ptr::write_bytes(p, 0, bytes) };
+        }
+        p
+    }
+
+    /// Alignment every block has without asking.
+    pub const MIN_ALIGN: usize = MIN_ALIGN;
+}

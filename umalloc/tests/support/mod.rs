@@ -1,0 +1,98 @@
+//! Shared test helpers: an `Sbrk` arena over host memory, and block patterns.
+#![allow(dead_code)]
+
+use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::ptr::NonNull;
+
+use umalloc::{Heap, Region};
+
+/// Reserved address space for one heap. Zeroed pages are only faulted in when touched, so a
+/// big reservation costs nothing on Linux; under Miri every byte is real, so keep it small.
+pub const ARENA_BYTES: usize = if cfg!(miri) { 64 << 20 } else { 1 << 30 };
+
+/// Host memory the emulated break moves over (the start need not be page aligned).
+pub struct Arena {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl Arena {
+    /// `bytes` of zeroed memory. Alignment 16, not a page: std zeroes over-aligned memory by
+    /// hand (touching every page), while `calloc` gets untouched zero pages from `mmap`.
+    pub fn new(bytes: usize) -> Arena {
+        let layout = Layout::from_size_align(bytes, 16).unwrap();
+        // SAFETY: the layout has a non-zero size.
+        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) }).expect("arena allocation");
+        Arena { ptr, layout }
+    }
+
+    /// A break over the whole arena, starting at its start. Make one region per arena.
+    pub fn region(&self) -> Region {
+        // SAFETY: the arena is zeroed, valid for `layout.size()` bytes and outlives every heap
+        // in these tests (heaps are dropped before their arenas); callers make one region.
+        unsafe { Region::new(self.ptr.as_ptr(), self.layout.size()) }
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { dealloc(self.ptr.as_ptr(), self.layout) };
+    }
+}
+
+/// A heap over a fresh arena (keep the arena alive while the heap is used).
+pub fn heap() -> (Arena, Heap<Region>) {
+    let arena = Arena::new(ARENA_BYTES);
+    let heap = Heap::new(arena.region());
+    (arena, heap)
+}
+
+/// The byte of block `id` at `offset`.
+pub fn pattern(id: u64, offset: usize) -> u8 {
+    (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8 ^ (offset as u8).wrapping_mul(31)
+}
+
+/// Offsets of a block of `len` bytes that get a pattern: all of a small block; the ends and
+/// one byte per page of a large one (filling megabytes per operation would dominate the test).
+pub fn sampled(len: usize) -> impl Iterator<Item = usize> {
+    let (head, tail) = if len <= 4096 { (len, 0) } else { (256, 256) };
+    let middle = if len > 4096 {
+        (256..len - 256).step_by(4093)
+    } else {
+        (0..0).step_by(1)
+    };
+    (0..head).chain(middle).chain(len - tail..len)
+}
+
+/// Writes block `id`'s pattern over `len` bytes at `p`.
+///
+/// # Safety
+/// `p` must be valid for `len` bytes of writes.
+pub unsafe fn fill(p: *mut u8, len: usize, id: u64) {
+    for i in sampled(len) {
+        // SAFETY: `i < len`.
+        unsafe { p.add(i).write(pattern(id, i)) };
+    }
+}
+
+/// Whether the `len` bytes at `p` still hold block `id`'s pattern.
+///
+/// # Safety
+/// `p` must be valid for `len` bytes of reads.
+pub unsafe fn holds(p: *const u8, len: usize, id: u64) -> bool {
+    // SAFETY: `i < len`.
+    sampled(len).all(|i| unsafe { p.add(i).read() } == pattern(id, i))
+}
+
+/// Whether the first `kept` bytes of a block of `len` bytes at `p` (now perhaps moved or
+/// shrunk) still hold block `id`'s pattern.
+///
+/// # Safety
+/// `p` must be valid for `kept` bytes of reads.
+pub unsafe fn holds_prefix(p: *const u8, len: usize, kept: usize, id: u64) -> bool {
+    // SAFETY: `i < kept`.
+    sampled(len)
+        .filter(|&i| i < kept)
+        .all(|i| unsafe { p.add(i).read() } == pattern(id, i))
+}
