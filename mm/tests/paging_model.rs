@@ -10,8 +10,9 @@
 
 use rvmm::addr::{PageRange, PhysAddr, VirtAddr};
 use rvmm::paging::{Error, Mode, PageSizes, PageTable, Perms, Sv32, Sv39};
+use rvmm::tlb::Flush;
 use rvmm_testkit::spec::{self, Access, AccessKind, Privilege, SpecMode};
-use rvmm_testkit::{Arena, ArenaFrames, Rng, Tracking};
+use rvmm_testkit::{Arena, ArenaFrames, EmulatedTlb, Rng, Tracking};
 use std::collections::BTreeMap;
 
 const PAGE: u64 = 4096;
@@ -36,6 +37,9 @@ struct Run<'a, M: Mode> {
     rng: Rng,
     arena: &'a Arena,
     spec_mode: SpecMode,
+    /// Keeps every translation it made until a flush drops it: a change whose `Flush` does not
+    /// cover it shows up as a stale answer.
+    tlb: EmulatedTlb,
 }
 
 impl<M: Mode> Run<'_, M> {
@@ -101,7 +105,8 @@ impl<M: Mode> Run<'_, M> {
         match op {
             0..=3 => self.map(range, va, pages),
             4..=6 => {
-                self.table.unmap(range, &mut self.frames).unwrap().ignore();
+                let flush = self.table.unmap(range, &mut self.frames).unwrap();
+                self.flush(flush);
                 for p in 0..pages {
                     self.model.remove(&(va + p * PAGE));
                 }
@@ -114,7 +119,7 @@ impl<M: Mode> Run<'_, M> {
                 let got = self
                     .table
                     .protect(range, perms, &mut self.frames)
-                    .map(|f| f.ignore());
+                    .map(|f| self.flush(f));
                 match hole {
                     Some(h) => assert_eq!(
                         got,
@@ -171,7 +176,7 @@ impl<M: Mode> Run<'_, M> {
             }
             (None, false, Err(Error::PhysOutOfRange(_))) => {}
             (None, true, Ok(flush)) => {
-                flush.ignore();
+                self.flush(flush);
                 for p in 0..pages {
                     self.model.insert(va + p * PAGE, (pa + p * PAGE, perms));
                 }
@@ -182,8 +187,13 @@ impl<M: Mode> Run<'_, M> {
         }
     }
 
-    /// `translate` and the spec walker agree with the model on the touched pages.
-    fn check_pages(&self, va: u64, pages: u64) {
+    fn flush(&mut self, flush: Flush) {
+        flush.apply(&mut self.tlb);
+    }
+
+    /// `translate`, the spec walker, and the emulated TLB (stale unless flushed) agree with the
+    /// model on the touched pages.
+    fn check_pages(&mut self, va: u64, pages: u64) {
         let root = self.table.root().start();
         for v in (0..pages).map(|p| va + p * PAGE) {
             let ours = self
@@ -197,12 +207,14 @@ impl<M: Mode> Run<'_, M> {
                 Some(&(_, perms)) if perms.contains(Perms::U) => Privilege::User,
                 _ => Privilege::Supervisor,
             };
-            let theirs = spec::translate(
-                self.arena,
-                self.spec_mode,
-                root,
-                v + 0x7ff,
-                Access::new(kind, privilege),
+            let access = Access::new(kind, privilege);
+            let theirs = spec::translate(self.arena, self.spec_mode, root, v + 0x7ff, access);
+            let cached = self
+                .tlb
+                .translate(self.arena, self.spec_mode, root, v + 0x7ff, access);
+            assert_eq!(
+                cached, theirs,
+                "TLB stale at {v:#x}: a Flush missed this page"
             );
             match self.model.get(&v) {
                 Some(&(pa, perms)) => {
@@ -276,6 +288,7 @@ fn model_run<M: Mode>(spec_mode: SpecMode, seed: u64) {
         rng: Rng::new(seed),
         arena: &arena,
         spec_mode,
+        tlb: EmulatedTlb::new(),
     };
     let n = ops();
     for i in 0..n {
