@@ -1,1 +1,213 @@
-//! A process address space (issue 3).
+//! A process address space: one page table and the regions it holds (program segments, heap,
+//! stack, trap frame, trampoline), with `sbrk`, stack growth, `fork`, copies between kernel and
+//! user memory, and a teardown that returns every frame.
+//!
+//! The layout is in [`layout`]; each operation lives in its own file: [`elf`] reads the
+//! executable, `load.rs` places it, `heap.rs` is `sbrk`, `stack.rs` grows and shrinks the stack,
+//! `copy.rs` moves bytes in and out, `fork.rs` copies a space, `region.rs` describes it.
+//!
+//! # Frames
+//! A `UserSpace`, like the [`PageTable`] inside it, takes a [`FrameSource`] in every call that
+//! allocates or frees. Every call on one space (and on the spaces forked from it) must be given
+//! the same source: frames go back where they came from.
+//!
+//! ```
+//! use rvmm::paging::Sv39;
+//! use rvmm::space::user::{Limits, UserSpace};
+//! use rvmm_testkit::{Arena, ArenaFrames, Tracking};
+//!
+//! let arena = Arena::new(0x8000_0000, 64 * 4096);
+//! let mut frames = Tracking::new(ArenaFrames::new(&arena));
+//! let trampoline = rvmm::Frame::containing(arena.base()); // the caller's shared frame
+//! let mut space = UserSpace::<Sv39, _>::new(&arena, trampoline, Limits::default(), &mut frames)?;
+//! let (old, flush) = space.sbrk(5000, &mut frames)?;
+//! flush.ignore(); // not running on any hart yet
+//! space.copy_out(old.as_usize() + 4990, b"hello")?;
+//! let mut back = [0; 10];
+//! space.copy_in(old.as_usize() + 4990, &mut back)?;
+//! assert_eq!(&back, b"hello\0\0\0\0\0"); // fresh heap reads as zero
+//! space.destroy(&mut frames);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod elf;
+mod error;
+pub mod layout;
+
+mod copy;
+mod fork;
+mod heap;
+mod load;
+mod pages;
+mod region;
+mod stack;
+
+pub use error::{CopyError, LoadError, NewError, SbrkError, StackError};
+pub use layout::{Layout, Limits, LimitsError, USER_TEXT_START};
+pub use region::{Region, RegionKind};
+
+use crate::addr::{Frame, PAGE_SIZE, VirtAddr};
+use crate::frame::FrameSource;
+use crate::paging::{Error as PagingError, Mode, PageSizes, PageTable, Perms};
+use crate::phys::PhysMem;
+use crate::space::{trampoline_page, trap_frame_page};
+use layout::to_va;
+use region::Span;
+
+/// The most loadable segments a program may have (typical executables have two to four).
+pub const MAX_SEGMENTS: usize = 8;
+
+/// Heap and stack pages: readable, writable, user.
+const USER_RW: Perms = Perms::R.union(Perms::W).union(Perms::U);
+
+/// One process's address space of paging mode `M`, its tables in physical memory `P`.
+///
+/// Invariants, kept by every operation:
+/// - page 0 and everything below [`USER_TEXT_START`] is unmapped;
+/// - the program segments lie between [`USER_TEXT_START`] and the heap start, in whole pages
+///   that no two segments share;
+/// - the heap is mapped exactly on `[heap start, break rounded up to a page)`;
+/// - the stack is mapped exactly on `[stack bottom, stack top)`, at least its top page;
+/// - the trap frame (R+W) and the trampoline (R+X) occupy the top two pages, without U;
+/// - every leaf maps a 4 KiB frame this space owns, except the trampoline's.
+pub struct UserSpace<M: Mode, P: PhysMem> {
+    table: PageTable<M, P>,
+    layout: Layout,
+    segments: [Span; MAX_SEGMENTS],
+    segment_count: usize,
+    entry: Option<VirtAddr>,
+    heap_start: usize,
+    brk: usize,
+    stack_bottom: usize,
+    trap_frame: Frame,
+    trampoline: Frame,
+}
+
+impl<M: Mode, P: PhysMem> UserSpace<M, P> {
+    /// A space with no program yet: the trampoline (the caller's frame, shared by all spaces,
+    /// never freed here) and a fresh zeroed trap frame at the top, and one zeroed stack page
+    /// below them. The table is not live yet, so nothing needs flushing.
+    pub fn new(
+        phys: P,
+        trampoline: Frame,
+        limits: Limits,
+        frames: &mut impl FrameSource,
+    ) -> Result<Self, NewError> {
+        let mut space = Self::without_stack(phys, trampoline, limits, frames, |_| {})?;
+        let top_page = space.layout.top() - PAGE_SIZE;
+        match space.map_zeroed(top_page, 1, USER_RW, frames) {
+            Ok(flush) => flush.ignore(), // not live
+            Err(_) => {
+                space.destroy(frames);
+                return Err(NewError::OutOfMemory);
+            }
+        }
+        space.stack_bottom = top_page;
+        Ok(space)
+    }
+
+    /// A space with the trampoline and trap frame and nothing else (not even a stack page); the
+    /// zeroed trap frame is handed to `fill_trap_frame` before it is mapped.
+    fn without_stack(
+        phys: P,
+        trampoline: Frame,
+        limits: Limits,
+        frames: &mut impl FrameSource,
+        fill_trap_frame: impl FnOnce(&mut [u8]),
+    ) -> Result<Self, NewError> {
+        let layout = Layout::new::<M>(limits).map_err(NewError::Limits)?;
+        let mut table = PageTable::new(phys, frames).map_err(|_| NewError::OutOfMemory)?;
+        let tramp = pages::range(trampoline_page::<M>().start().as_usize(), 1);
+        if let Err(e) = table.map(
+            tramp,
+            trampoline.start(),
+            Perms::RX,
+            PageSizes::Only4KiB,
+            frames,
+        ) {
+            table.destroy(frames);
+            return Err(NewError::Trampoline(e));
+        }
+        let mut space = UserSpace {
+            table,
+            layout,
+            segments: [Span::EMPTY; MAX_SEGMENTS],
+            segment_count: 0,
+            entry: None,
+            heap_start: USER_TEXT_START,
+            brk: USER_TEXT_START,
+            stack_bottom: layout.top(),
+            // Replaced just below; `destroy` does not read it.
+            trap_frame: trampoline,
+            trampoline,
+        };
+        let tf_page = trap_frame_page::<M>().start().as_usize();
+        match space.map_fresh(tf_page, Perms::RW, frames, fill_trap_frame) {
+            Ok(frame) => space.trap_frame = frame,
+            Err(_) => {
+                space.destroy(frames);
+                return Err(NewError::OutOfMemory);
+            }
+        }
+        Ok(space)
+    }
+
+    /// Unmaps everything, gives every data frame (program, heap, stack, trap frame) and every
+    /// table frame back to `frames`, and consumes the space. The trampoline frame is the
+    /// caller's and stays. No hart may be using the table any more.
+    pub fn destroy(mut self, frames: &mut impl FrameSource) {
+        for span in self.user_spans() {
+            self.release(span.start, span.pages, frames).ignore();
+        }
+        let tf_page = trap_frame_page::<M>().start().as_usize();
+        self.release(tf_page, 1, frames).ignore();
+        // The trampoline leaf is left in place: destroying frees table frames, never leaves.
+        self.table.destroy(frames);
+    }
+
+    /// The space's layout: stack top and floor, heap cap.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The program's entry point, once [`load_elf`](Self::load_elf) succeeded.
+    pub fn entry(&self) -> Option<VirtAddr> {
+        self.entry
+    }
+
+    /// The first byte of the heap: the page after the highest segment (or
+    /// [`USER_TEXT_START`] before a program is loaded).
+    pub fn heap_start(&self) -> VirtAddr {
+        to_va(self.heap_start)
+    }
+
+    /// The current break: the first byte past the heap.
+    pub fn brk(&self) -> VirtAddr {
+        to_va(self.brk)
+    }
+
+    /// The lowest mapped stack address.
+    pub fn stack_bottom(&self) -> VirtAddr {
+        to_va(self.stack_bottom)
+    }
+
+    /// The frame holding the process's trap frame (for the kernel's trap path).
+    pub fn trap_frame(&self) -> Frame {
+        self.trap_frame
+    }
+
+    /// The trampoline frame the space was created with.
+    pub fn trampoline(&self) -> Frame {
+        self.trampoline
+    }
+
+    /// The page table, for inspection (the spec walker, `mappings()`).
+    pub fn page_table(&self) -> &PageTable<M, P> {
+        &self.table
+    }
+
+    /// The `satp` value that selects this space with address-space id `asid`.
+    pub fn satp(&self, asid: u16) -> Result<u64, PagingError> {
+        self.table.satp(asid)
+    }
+}

@@ -1,0 +1,136 @@
+//! Copies between kernel memory and a process's memory: `copy_in`, `copy_out`, `copy_in_str`.
+//!
+//! Every page a copy touches must be mapped and user-accessible, readable for reads and
+//! writable for writes; the whole range must lie below the mode's top (so a non-canonical or
+//! sign-extended pointer fails instead of aliasing a low address, as it did in VIMIX), and
+//! `addr + len` must not overflow. Zero-length copies succeed when `addr` is below the top.
+//!
+//! The rule on failure: `copy_in` and `copy_out` check every page before moving a byte, so a
+//! failed copy writes nothing, to the buffer or to user memory. `copy_in_str` cannot know the
+//! length in advance; it checks each page as it reaches it, and on failure the buffer holds
+//! whatever it had read so far.
+
+use super::layout::page_down;
+use super::{CopyError, UserSpace};
+use crate::addr::{Frame, PAGE_SIZE};
+use crate::paging::{Mode, Perms};
+use crate::phys::PhysMem;
+
+/// What a copy does to user memory.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+impl<M: Mode, P: PhysMem> UserSpace<M, P> {
+    /// Copies `dst.len()` bytes from user address `src` into `dst`. On error `dst` is untouched.
+    pub fn copy_in(&self, src: usize, dst: &mut [u8]) -> Result<(), CopyError> {
+        self.check(src, dst.len(), Access::Read)?;
+        for (done, frame, offset, len) in self.chunks(src, dst.len()) {
+            self.read_frame(frame, offset, &mut dst[done..done + len]);
+        }
+        Ok(())
+    }
+
+    /// Copies `src` to user address `dst`. Every page is checked first, so on error nothing
+    /// was written.
+    pub fn copy_out(&mut self, dst: usize, src: &[u8]) -> Result<(), CopyError> {
+        self.check(dst, src.len(), Access::Write)?;
+        let mut done = 0;
+        while done < src.len() {
+            let va = dst + done;
+            let len = (src.len() - done).min(PAGE_SIZE - va % PAGE_SIZE);
+            if let Some((frame, _)) = self.frame_at(va) {
+                self.write_frame(frame, va % PAGE_SIZE, &src[done..done + len]);
+            }
+            done += len;
+        }
+        Ok(())
+    }
+
+    /// Copies a NUL-terminated string from user address `src` into `buf`, reading at most
+    /// `buf.len()` bytes, and returns its length (without the NUL, which is copied too).
+    /// Pages are checked as they are reached: bytes after the NUL are never looked at, and a
+    /// string that runs into an unmapped page fails there. No NUL within `buf.len()` bytes is
+    /// [`CopyError::NoNul`]. After the returned length, `buf` holds the NUL and then whatever
+    /// else the last page held; after an error, whatever was read so far.
+    pub fn copy_in_str(&self, src: usize, buf: &mut [u8]) -> Result<usize, CopyError> {
+        let mut done = 0;
+        while done < buf.len() {
+            let va = src.checked_add(done).ok_or(CopyError::Overflow {
+                addr: src,
+                len: buf.len(),
+            })?;
+            let len = (buf.len() - done).min(PAGE_SIZE - va % PAGE_SIZE);
+            self.check_range(va, len)?;
+            let frame = self.page_frame(va, Access::Read)?;
+            let part = &mut buf[done..done + len];
+            self.read_frame(frame, va % PAGE_SIZE, part);
+            if let Some(nul) = part.iter().position(|&b| b == 0) {
+                return Ok(done + nul);
+            }
+            done += len;
+        }
+        Err(CopyError::NoNul { bound: buf.len() })
+    }
+
+    /// Checks that `[addr, addr + len)` lies below the top and every page allows `access`.
+    fn check(&self, addr: usize, len: usize, access: Access) -> Result<(), CopyError> {
+        let end = self.check_range(addr, len)?;
+        let mut va = addr;
+        while va < end {
+            self.page_frame(va, access)?;
+            va = page_down(va) + PAGE_SIZE;
+        }
+        Ok(())
+    }
+
+    /// Checks that `[addr, addr + len)` lies below the top; returns its end.
+    fn check_range(&self, addr: usize, len: usize) -> Result<usize, CopyError> {
+        let end = addr
+            .checked_add(len)
+            .ok_or(CopyError::Overflow { addr, len })?;
+        if addr as u64 >= M::VA_TOP || end as u64 > M::VA_TOP {
+            return Err(CopyError::OutOfRange(addr));
+        }
+        Ok(end)
+    }
+
+    /// The frame of the page holding `va`, if that page allows `access` to the user.
+    fn page_frame(&self, va: usize, access: Access) -> Result<Frame, CopyError> {
+        let (frame, perms) = self.frame_at(va).ok_or(CopyError::Unmapped(va))?;
+        if !perms.contains(Perms::U) {
+            return Err(CopyError::NotUser(va));
+        }
+        if !perms.contains(Perms::R) {
+            return Err(CopyError::NotReadable(va));
+        }
+        if access == Access::Write && !perms.contains(Perms::W) {
+            return Err(CopyError::NotWritable(va));
+        }
+        Ok(frame)
+    }
+
+    /// The checked range `[addr, addr + len)` cut at page boundaries: for each piece, how many
+    /// bytes came before it, its frame, its offset in the frame and its length.
+    fn chunks(
+        &self,
+        addr: usize,
+        len: usize,
+    ) -> impl Iterator<Item = (usize, Frame, usize, usize)> + '_ {
+        let mut done = 0;
+        core::iter::from_fn(move || {
+            while done < len {
+                let va = addr + done;
+                let piece = (len - done).min(PAGE_SIZE - va % PAGE_SIZE);
+                let at = done;
+                done += piece;
+                if let Some((frame, _)) = self.frame_at(va) {
+                    return Some((at, frame, va % PAGE_SIZE, piece));
+                }
+            }
+            None
+        })
+    }
+}

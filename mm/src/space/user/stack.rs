@@ -1,0 +1,76 @@
+//! The user stack: grown on a page fault just below it, shrunk when the stack pointer rises.
+
+use super::layout::page_down;
+use super::{StackError, USER_RW, UserSpace};
+use crate::addr::PAGE_SIZE;
+use crate::frame::FrameSource;
+use crate::paging::Mode;
+use crate::phys::PhysMem;
+use crate::tlb::Flush;
+
+impl<M: Mode, P: PhysMem> UserSpace<M, P> {
+    /// Handles a page fault at `fault` while the process's stack pointer is `sp`: if the fault is
+    /// a stack growth, maps zeroed pages from the one holding `fault` up to the current stack
+    /// bottom and returns the flush.
+    ///
+    /// A growth is a fault below the lowest mapped stack page, at or above the stack floor
+    /// (`stack_top - stack_max`, so never in the guard gap or the heap), by a process whose `sp`
+    /// lies in `[floor, top]`, at or above `sp - red_zone`. Everything else is a typed refusal
+    /// and the kernel should kill the process; running out of frames releases every page the
+    /// call added.
+    pub fn grow_stack(
+        &mut self,
+        fault: usize,
+        sp: usize,
+        frames: &mut impl FrameSource,
+    ) -> Result<Flush, StackError> {
+        let (top, floor) = (self.layout.top(), self.layout.floor());
+        if fault >= self.stack_bottom {
+            return Err(StackError::NotBelowStack(fault));
+        }
+        if fault < floor {
+            return Err(StackError::BeyondLimit(fault));
+        }
+        if sp < floor || sp > top {
+            return Err(StackError::BadStackPointer(sp));
+        }
+        if fault < sp.saturating_sub(self.layout.limits().red_zone) {
+            return Err(StackError::BelowStackPointer { fault, sp });
+        }
+        let start = page_down(fault);
+        let pages = (self.stack_bottom - start) / PAGE_SIZE;
+        let flush = self
+            .map_zeroed(start, pages, USER_RW, frames)
+            .map_err(|_| StackError::OutOfMemory)?;
+        self.stack_bottom = start;
+        Ok(flush)
+    }
+
+    /// Releases the stack pages that lie wholly below `sp` (never the top page) and returns the
+    /// flush for them.
+    ///
+    /// `sp` is a user value and may be anything; none can make this unmap a page that is not
+    /// mapped (VIMIX panics its kernel when a process moves `sp` above its stack after growth):
+    /// - `sp` below the lowest mapped page releases nothing;
+    /// - a misaligned `sp` keeps the page holding it;
+    /// - `sp` outside `[stack floor, stack top]` is not on this stack (a coroutine's stack in the
+    ///   heap, or garbage): nothing tells which stack pages are still in use, so nothing is
+    ///   released.
+    pub fn shrink_stack(&mut self, sp: usize, frames: &mut impl FrameSource) -> Flush {
+        let (top, floor) = (self.layout.top(), self.layout.floor());
+        if sp < floor || sp > top {
+            return Flush::nothing();
+        }
+        let keep_from = page_down(sp).min(top - PAGE_SIZE);
+        if keep_from <= self.stack_bottom {
+            return Flush::nothing();
+        }
+        let flush = self.release(
+            self.stack_bottom,
+            (keep_from - self.stack_bottom) / PAGE_SIZE,
+            frames,
+        );
+        self.stack_bottom = keep_from;
+        flush
+    }
+}
