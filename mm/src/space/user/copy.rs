@@ -56,6 +56,9 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// [`CopyError::NoNul`]. After the returned length, `buf` holds the NUL and then whatever
     /// else the last page held; after an error, whatever was read so far.
     pub fn copy_in_str(&self, src: usize, buf: &mut [u8]) -> Result<usize, CopyError> {
+        if src as u64 >= M::VA_TOP {
+            return Err(CopyError::OutOfRange(src));
+        }
         let mut done = 0;
         while done < buf.len() {
             let va = src.checked_add(done).ok_or(CopyError::Overflow {
