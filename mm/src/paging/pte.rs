@@ -89,11 +89,12 @@ pub enum PteKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Pte(pub u64);
 
-const PPN_SHIFT: u32 = 10;
-
 impl Pte {
     /// The invalid entry.
     pub const INVALID: Pte = Pte(0);
+
+    /// Where the PPN field starts.
+    pub(super) const PPN_SHIFT: u32 = 10;
 
     /// The raw flag bits.
     pub const fn flags(self) -> PteFlags {
@@ -103,7 +104,7 @@ impl Pte {
     /// A pointer to the table in `frame`; `None` if the frame is beyond the mode's PA width.
     pub fn table<M: Mode>(frame: Frame) -> Option<Pte> {
         let ppn = frame.number();
-        (ppn >> M::PPN_BITS == 0).then_some(Pte(ppn << PPN_SHIFT | PteFlags::V.bits() as u64))
+        (ppn >> M::PPN_BITS == 0).then_some(Pte(ppn << Self::PPN_SHIFT | PteFlags::V.bits() as u64))
     }
 
     /// A leaf at `level` mapping `pa` with `perms`; `None` unless the result is legal: legal
@@ -112,7 +113,25 @@ impl Pte {
         let size = *M::LEAF_SIZES.get(level)?;
         let ppn = pa.as_u64() >> 12;
         let legal = perms.is_legal_leaf() && pa.is_aligned(size) && ppn >> M::PPN_BITS == 0;
-        legal.then(|| Pte(ppn << PPN_SHIFT | perms.leaf_flags().bits() as u64))
+        legal.then(|| Pte(ppn << Self::PPN_SHIFT | perms.leaf_flags().bits() as u64))
+    }
+
+    /// The flags that say what an entry is: V, and R/W/X for a leaf.
+    pub(super) const KIND: PteFlags = PteFlags::V
+        .union(PteFlags::R)
+        .union(PteFlags::W)
+        .union(PteFlags::X);
+
+    /// Whether the entry is a valid leaf: V and at least one of R/W/X. The low four bits of
+    /// such an entry are odd and above 1, so one bit test of a mask holding 3, 5, ..., 15
+    /// answers (the walk's hot path; `kind` says the same at more length).
+    pub(super) const fn is_leaf(self) -> bool {
+        (0xAAA8u16 >> (self.0 & 0xf)) & 1 != 0
+    }
+
+    /// The PPN field, masked to the mode's width.
+    pub(super) const fn ppn<M: Mode>(self) -> u64 {
+        (self.0 >> Self::PPN_SHIFT) & ((1 << M::PPN_BITS) - 1)
     }
 
     /// Decodes the entry.
@@ -121,7 +140,7 @@ impl Pte {
         if !flags.contains(PteFlags::V) {
             return PteKind::Invalid;
         }
-        let ppn = (self.0 >> PPN_SHIFT) & ((1 << M::PPN_BITS) - 1);
+        let ppn = self.ppn::<M>();
         if flags.intersects(PteFlags::R | PteFlags::W | PteFlags::X) {
             // Our own leaves only; the PA cannot exceed the mode's width by construction.
             PteKind::Leaf(

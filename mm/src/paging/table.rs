@@ -5,9 +5,9 @@
 //! [`PageTable::from_root`]'s contract) and is freed only by it, so it owns those frames.
 
 use super::mode::{Mode, check};
-use super::pte::Pte;
+use super::pte::{Perms, Pte, PteFlags, PteKind};
 use super::{Error, Translation};
-use crate::addr::{Frame, PAGE_SIZE, VirtAddr};
+use crate::addr::{Frame, PAGE_SIZE, PhysAddr, VirtAddr};
 use crate::frame::{FrameSource, OutOfMemory};
 use crate::phys::PhysMem;
 use core::marker::PhantomData;
@@ -91,18 +91,36 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
     }
 
     /// Where `va` leads: physical address, permissions and page size; `None` if unmapped.
+    #[inline]
     pub fn translate(&self, va: VirtAddr) -> Option<Translation> {
         let va = va.as_u64();
         if va >= M::VA_TOP {
             return None;
         }
-        let (level, pte) = self.lookup(va);
-        let (base, perms) = match pte.kind::<M>() {
-            super::pte::PteKind::Leaf(pa, perms) => (pa, perms),
-            _ => return None,
+        // The hot path of every software walk: raw bits instead of `PteKind`, and a loop over
+        // the mode's constant depth that the compiler unrolls. Same decoding as `Pte::kind`.
+        let mut table = self.root_ptr;
+        let mut level = M::LEVELS - 1;
+        // The offset mask of a leaf at `level`, kept as a variable so that each unrolled level
+        // sets a constant rather than shifting by the level.
+        let mut offset_mask = M::LEAF_SIZES[level].bytes() - 1;
+        let pte = loop {
+            let pte = self.load(table, index::<M>(va, level));
+            if level == 0 || pte.flags() & Pte::KIND != PteFlags::V {
+                break pte;
+            }
+            // A pointer to the next table: the common case above the leaves, one test.
+            table = self.frame_ptr(Frame::from_number(pte.ppn::<M>()).ok()?);
+            level -= 1;
+            offset_mask >>= M::INDEX_BITS;
         };
+        if !pte.is_leaf() {
+            return None;
+        }
+        let flags = pte.flags();
+        let pa = PhysAddr::new((pte.ppn::<M>() << 12) + (va & offset_mask)).ok()?;
+        let perms = Perms::from_flags(flags);
         let size = M::LEAF_SIZES[level];
-        let pa = base.checked_add(va & (size.bytes() - 1))?;
         Some(Translation { pa, perms, size })
     }
 
@@ -113,8 +131,9 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
 
     fn free_subtree(&self, table: Frame, level: usize, frames: &mut impl FrameSource) {
         if level > 0 {
+            let t = self.table(table);
             for i in 0..M::ENTRIES {
-                if let super::pte::PteKind::Table(child) = self.read(table, i).kind::<M>() {
+                if let PteKind::Table(child) = self.get(t, i).kind::<M>() {
                     self.free_subtree(child, level - 1, frames);
                 }
             }
@@ -122,23 +141,6 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         // SAFETY: the table frame came from `frames` (module invariant) and, its parent being
         // gone with `self`, is no longer reachable.
         unsafe { frames.deallocate(table) };
-    }
-
-    /// The deepest entry on `va`'s path and its level: a leaf, or the invalid entry where the
-    /// walk stopped.
-    pub(super) fn lookup(&self, va: u64) -> (usize, Pte) {
-        let mut table = self.root;
-        let mut level = M::LEVELS - 1;
-        loop {
-            let pte = self.read(table, index::<M>(va, level));
-            match pte.kind::<M>() {
-                super::pte::PteKind::Table(next) if level > 0 => {
-                    table = next;
-                    level -= 1;
-                }
-                _ => return (level, pte),
-            }
-        }
     }
 
     /// A zeroed table frame and the entry that points to it, or `OutOfMemory` (also when the
@@ -160,7 +162,8 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
 
     /// Whether every entry of `table` is invalid.
     pub(super) fn is_empty(&self, table: Frame) -> bool {
-        (0..M::ENTRIES).all(|i| self.read(table, i) == Pte::INVALID)
+        let t = self.table(table);
+        (0..M::ENTRIES).all(|i| self.get(t, i) == Pte::INVALID)
     }
 
     fn zero(&self, p: NonNull<u8>) {
@@ -169,28 +172,56 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         unsafe { p.as_ptr().write_bytes(0, PAGE_SIZE) }
     }
 
-    fn entry_ptr(&self, table: Frame, i: usize) -> NonNull<u8> {
-        debug_assert!(i < M::ENTRIES);
-        let base = if table == self.root {
-            self.root_ptr
-        } else {
-            // Every table frame came through `new_table`, which refuses frames `phys` does not
-            // back (or through `from_root`, whose contract says the same): not reachable.
-            self.phys
-                .frame_ptr(table)
-                .expect("page-table frame not backed by PhysMem")
-        };
-        // SAFETY: i < ENTRIES and ENTRIES * ENTRY_BYTES == PAGE_SIZE, so the entry is inside
-        // the frame.
-        unsafe { base.add(i * M::ENTRY_BYTES) }
+    /// The root table.
+    pub(super) fn root_table(&self) -> Table {
+        Table { ptr: self.root_ptr }
+    }
+
+    /// The table in `frame`, which must be one of this page table's, with its pointer looked
+    /// up once, for loops that touch many of its entries.
+    pub(super) fn table(&self, frame: Frame) -> Table {
+        if frame == self.root {
+            return self.root_table();
+        }
+        Table {
+            ptr: self.frame_ptr(frame),
+        }
+    }
+
+    /// The pointer to one of this page table's table frames.
+    fn frame_ptr(&self, frame: Frame) -> NonNull<u8> {
+        // Every table frame came through `new_table`, which refuses frames `phys` does not
+        // back (or through `from_root`, whose contract says the same): not reachable.
+        self.phys
+            .frame_ptr(frame)
+            .expect("page-table frame not backed by PhysMem")
     }
 
     /// Entry `i` of `table`.
     pub(super) fn read(&self, table: Frame, i: usize) -> Pte {
-        let p = self.entry_ptr(table, i);
-        // SAFETY: the table frame is owned by this page table (module invariant) and the entry
-        // is aligned (frames are 4 KiB aligned, entries ENTRY_BYTES apart); nothing else writes
-        // it while we hold `&self`.
+        self.get(self.table(table), i)
+    }
+
+    /// Sets entry `i` of `table` to `pte`.
+    pub(super) fn write(&mut self, table: Frame, i: usize, pte: Pte) {
+        self.set(self.table(table), i, pte);
+    }
+
+    /// Entry `i` of `table`.
+    pub(super) fn get(&self, table: Table, i: usize) -> Pte {
+        self.load(table.ptr, i)
+    }
+
+    /// Entry `i` of the table at `table`, a pointer to one of this page table's tables (from
+    /// `root_ptr`, `frame_ptr` or a `Table`).
+    fn load(&self, table: NonNull<u8>, i: usize) -> Pte {
+        debug_assert!(i < M::ENTRIES);
+        // SAFETY: i < ENTRIES and ENTRIES * ENTRY_BYTES == PAGE_SIZE, so the entry is inside
+        // the frame.
+        let p = unsafe { table.add(i * M::ENTRY_BYTES) };
+        // SAFETY: the table frame is owned by this page table (module invariant; a `Table` is
+        // only made from this table's frames) and the entry is aligned (frames are 4 KiB
+        // aligned, entries ENTRY_BYTES apart); nothing else writes it while we hold `&self`.
         unsafe {
             if M::ENTRY_BYTES == 8 {
                 Pte(p.cast::<u64>().read())
@@ -201,9 +232,12 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
     }
 
     /// Sets entry `i` of `table` to `pte`.
-    pub(super) fn write(&mut self, table: Frame, i: usize, pte: Pte) {
-        let p = self.entry_ptr(table, i);
-        // SAFETY: as in `read`, and `&mut self` makes this the only access. An Sv32 entry fits
+    pub(super) fn set(&mut self, table: Table, i: usize, pte: Pte) {
+        debug_assert!(i < M::ENTRIES);
+        // SAFETY: i < ENTRIES and ENTRIES * ENTRY_BYTES == PAGE_SIZE, so the entry is inside
+        // the frame.
+        let p = unsafe { table.ptr.add(i * M::ENTRY_BYTES) };
+        // SAFETY: as in `load`, and `&mut self` makes this the only access. An Sv32 entry fits
         // in u32 because encoders keep the PPN within PPN_BITS (22) above bit 10.
         unsafe {
             if M::ENTRY_BYTES == 8 {
@@ -213,6 +247,13 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             }
         }
     }
+}
+
+/// The pointer `PhysMem` gave for one of a page table's table frames. Made only by
+/// [`PageTable::table`] and [`PageTable::root_table`], so it always points to an owned table.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Table {
+    ptr: NonNull<u8>,
 }
 
 /// The index of `va` in a table at `level`.
