@@ -5,8 +5,11 @@
 //!
 //! Fairness: both libraries take their table frames from one pool of frames of one `Arena`
 //! (a free stack behind a mutex, no zeroing or junk filling: each library zeroes its new tables
-//! itself), and both reach a table through the same lookup, `Arena::frame_ptr`: rvmm through its
-//! `PhysMem`, page_table_multiarch through `PagingHandler::phys_to_virt`. On the host
+//! itself), and both turn a table's physical address into a pointer into that arena by one
+//! constant offset, as a kernel's linear map would: page_table_multiarch's `phys_to_virt` (no
+//! check), rvmm's `PhysMem` `Linear` (the same offset plus the bounds check `PhysMem`'s contract
+//! asks for). A second set of rvmm rows uses testkit's `&Arena` as `PhysMem`, a call per lookup
+//! that is not inlined across crates, to show what a costlier `PhysMem` does. On the host
 //! page_table_multiarch builds only its generic `PageTable64`, so the Sv39 metadata and entry
 //! below follow its own RISC-V `Rv64PTE` bit for bit; leaves of both libraries carry the same
 //! bits (V, R, W, A, D).
@@ -129,9 +132,11 @@ impl Linear {
 unsafe impl PhysMem for Linear {
     #[inline]
     fn frame_ptr(&self, frame: Frame) -> Option<NonNull<u8>> {
-        let index = frame.number().wrapping_sub(ARENA_BASE >> 12);
-        // SAFETY: index < ARENA_FRAMES, so the frame lies inside the arena's allocation.
-        (index < ARENA_FRAMES as u64).then(|| unsafe { self.base.add(index as usize * PAGE_SIZE) })
+        let offset = frame.start().as_u64().wrapping_sub(ARENA_BASE);
+        // SAFETY: offset < the arena's size and a multiple of PAGE_SIZE, so the frame lies
+        // inside the arena's allocation.
+        (offset < (ARENA_FRAMES * PAGE_SIZE) as u64)
+            .then(|| unsafe { self.base.add(offset as usize) })
     }
 }
 
