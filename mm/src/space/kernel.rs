@@ -1,1 +1,0 @@
-//! The kernel address space (issue 3).
