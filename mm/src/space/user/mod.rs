@@ -126,7 +126,10 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
             frames,
         ) {
             table.destroy(frames);
-            return Err(NewError::Trampoline(e));
+            return Err(match e {
+                PagingError::OutOfMemory => NewError::OutOfMemory,
+                e => NewError::Trampoline(e),
+            });
         }
         let mut space = UserSpace {
             table,
