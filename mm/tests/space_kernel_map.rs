@@ -6,7 +6,7 @@ mod space_kernel_common;
 
 use rvmm::addr::{PAGE_SIZE, PageSize, VirtAddr};
 use rvmm::paging::{Mode, Perms, Sv32, Sv39};
-use rvmm::space::kernel::{BootDescription, Device, KernelImage, KernelStacks, MapRow, Region};
+use rvmm::space::kernel::{Device, KernelStacks, MapRow, Region};
 use rvmm::space::{trampoline_page, trap_frame_page};
 use rvmm_testkit::spec::{self, Access, PTE_G, PTE_R, PTE_U, PTE_W, PTE_X, SpecFault};
 use space_kernel_common::*;
@@ -67,18 +67,6 @@ fn every_ram_page_maps_to_itself_sv32() {
     every_ram_page_maps_to_itself::<Sv32>();
 }
 
-/// Counts the RAM leaves of each size.
-fn ram_leaf_sizes<M: Mode>(arena: &rvmm_testkit::Arena, space: &Space<'_, '_, M>) -> [usize; 3] {
-    let mut counts = [0; 3];
-    for leaf in leaves(arena, space) {
-        if (RAM_BASE..RAM_BASE + RAM_SIZE).contains(&leaf.va) {
-            let i = M::LEAF_SIZES.iter().position(|&s| s == leaf.size).unwrap();
-            counts[i] += 1;
-        }
-    }
-    counts
-}
-
 fn superpages_wherever_aligned<M: Mode>() {
     let arena = arena();
     let mut frames = frames(&arena);
@@ -100,35 +88,6 @@ fn superpages_wherever_aligned_sv39() {
 #[test]
 fn superpages_wherever_aligned_sv32() {
     superpages_wherever_aligned::<Sv32>();
-}
-
-#[test]
-fn four_gib_of_ram_uses_gigapages_sv39() {
-    let ram = [r(RAM_BASE, 4 * GIB)];
-    let arena = arena();
-    let mut frames = frames(&arena);
-    let space = build::<Sv39>(virt(&ram), &arena, &mut frames);
-    let mut sizes = [0; 3];
-    for leaf in leaves(&arena, &space) {
-        if leaf.va >= RAM_BASE && leaf.va < RAM_BASE + 4 * GIB {
-            sizes[leaf.size.shift() as usize / 9 - 1] += 1;
-        }
-    }
-    // 0x8000_0000..0xC000_0000: one 2 MiB region split for the image, 511 megapages; then the
-    // three gigabyte-aligned gigabytes 0xC000_0000, 0x1_0000_0000, 0x1_4000_0000.
-    assert_eq!(sizes, [512, 511, 3]);
-    let (mode, root) = (spec_mode::<Sv39>(), root(&space));
-    for a in [0xC000_0000u64, 0x1_2345_6789, RAM_BASE + 4 * GIB - 1] {
-        let t = spec::translate(&arena, mode, root, a, Access::write()).unwrap();
-        assert_eq!(t.pa.as_u64(), a);
-    }
-    // Page tables: root, the level-1 table of the first GiB, the level-0 table of the image
-    // megapage; the devices and the trampoline add their own.
-    let tables = table_frames(&arena, space.table());
-    assert_eq!(tables, frames.outstanding());
-    assert!(tables <= 10, "{tables} table frames for 4 GiB");
-    space.destroy(&mut frames);
-    frames.assert_no_leaks();
 }
 
 fn no_writable_executable_or_user_page_and_all_global<M: Mode>() {
@@ -338,137 +297,6 @@ fn describe_rows_match_the_map_sv39() {
 #[test]
 fn describe_rows_match_the_map_sv32() {
     describe_rows_match_the_map::<Sv32>();
-}
-
-/// The device tree blob QEMU puts near the top of 128 MiB, reserved: read-only, its pages cut
-/// out of the megapage around it, and a row of its own.
-fn reserved_range_is_read_only<M: Mode>() {
-    let reserved = [r(0x87e0_0000, 0x1a3c)];
-    let boot = virt(&RAM).with_reserved(&reserved);
-    let arena = arena();
-    let mut frames = frames(&arena);
-    let space = build::<M>(boot, &arena, &mut frames);
-    let (mode, root) = (spec_mode::<M>(), root(&space));
-    for (a, writable) in [
-        (0x87e0_0000, false),
-        (0x87e0_1fff, false),
-        (0x87e0_2000, true),
-    ] {
-        let read = spec::translate(&arena, mode, root, a, Access::read()).unwrap();
-        assert_eq!(read.pa.as_u64(), a);
-        assert_eq!(read.page_size, PageSize::Size4KiB);
-        let write = spec::translate(&arena, mode, root, a, Access::write());
-        assert_eq!(write.is_ok(), writable, "store to {a:#x}");
-    }
-    let rows: Vec<MapRow> = space.describe().collect();
-    let dtb: Vec<&MapRow> = rows.iter().filter(|r| r.what == Region::Reserved).collect();
-    assert_eq!(dtb.len(), 1);
-    assert_eq!((dtb[0].va.as_u64(), dtb[0].len), (0x87e0_0000, 2 * PAGE));
-    assert_eq!(dtb[0].perms, Perms::R | Perms::G);
-    let megas = (RAM_SIZE / mega::<M>().bytes()) as usize - 2;
-    assert_eq!(ram_leaf_sizes(&arena, &space)[1], megas);
-    space.destroy(&mut frames);
-    frames.assert_no_leaks();
-}
-
-#[test]
-fn reserved_range_is_read_only_sv39() {
-    reserved_range_is_read_only::<Sv39>();
-}
-
-#[test]
-fn reserved_range_is_read_only_sv32() {
-    reserved_range_is_read_only::<Sv32>();
-}
-
-/// Data and the free RAM after it have the same permissions, so one megapage may hold both;
-/// the rows still say where data ends.
-fn data_and_free_ram_share_a_megapage<M: Mode>() {
-    let m = mega::<M>().bytes();
-    let img = KernelImage {
-        text: r(RAM_BASE, m / 2),
-        rodata: r(RAM_BASE + m / 2, m / 4),
-        data: r(RAM_BASE + 3 * m / 4, m),
-    };
-    let boot = BootDescription::new(&RAM, img, frame(RAM_BASE));
-    let arena = arena();
-    let mut frames = frames(&arena);
-    let space = build::<M>(boot, &arena, &mut frames);
-    let shared = space
-        .table()
-        .translate(VirtAddr::new((RAM_BASE + m) as usize).unwrap());
-    assert_eq!(shared.unwrap().size, mega::<M>());
-    let rows: Vec<(u64, u64, PageSize, Region)> = space
-        .describe()
-        .filter(|r| r.what != Region::Trampoline)
-        .map(|r| (r.va.as_u64(), r.len, r.page_size, r.what))
-        .collect();
-    let (k4, mp) = (PageSize::Size4KiB, mega::<M>());
-    let end = RAM_BASE + RAM_SIZE;
-    assert_eq!(
-        rows,
-        [
-            (RAM_BASE, m / 2, k4, Region::Text),
-            (RAM_BASE + m / 2, m / 4, k4, Region::Rodata),
-            (RAM_BASE + 3 * m / 4, m / 4, k4, Region::Data),
-            (RAM_BASE + m, 3 * m / 4, mp, Region::Data),
-            (
-                RAM_BASE + 7 * m / 4,
-                end - RAM_BASE - 7 * m / 4,
-                mp,
-                Region::Ram
-            ),
-        ]
-    );
-    space.destroy(&mut frames);
-    frames.assert_no_leaks();
-}
-
-#[test]
-fn data_and_free_ram_share_a_megapage_sv39() {
-    data_and_free_ram_share_a_megapage::<Sv39>();
-}
-
-#[test]
-fn data_and_free_ram_share_a_megapage_sv32() {
-    data_and_free_ram_share_a_megapage::<Sv32>();
-}
-
-/// RAM in two ranges listed out of order, with a hole and unaligned edges; two devices in one
-/// page. Edges are trimmed inward, the shared page mapped once and named after the first.
-fn ranges_in_any_order_edges_trimmed<M: Mode>() {
-    let ram = [r(0x9000_0800, 8 * MIB), r(RAM_BASE, 64 * MIB + 0x800)];
-    let devices = [
-        Device::new("b", 0x1000_0800, 0x100),
-        Device::new("a", 0x1000_0000, 0x10),
-    ];
-    let boot = virt(&ram).with_devices(&devices);
-    let arena = arena();
-    let mut frames = frames(&arena);
-    let space = build::<M>(boot, &arena, &mut frames);
-    let t = |a: u64| space.table().translate(VirtAddr::try_from(a).unwrap());
-    assert!(t(0x9000_0000).is_none() && t(0x9000_1000).is_some());
-    assert!(t(0x907F_FFFF).is_some() && t(0x9080_0000).is_none());
-    assert!(t(RAM_BASE + 64 * MIB - 1).is_some() && t(RAM_BASE + 64 * MIB).is_none());
-    assert!(t(0x1000_0800).is_some() && t(0x1000_1000).is_none());
-    let named: Vec<(u64, Region)> = space
-        .describe()
-        .filter(|r| matches!(r.what, Region::Device(_)))
-        .map(|r| (r.va.as_u64(), r.what))
-        .collect();
-    assert_eq!(named, [(0x1000_0000, Region::Device("a"))]);
-    space.destroy(&mut frames);
-    frames.assert_no_leaks();
-}
-
-#[test]
-fn ranges_in_any_order_edges_trimmed_sv39() {
-    ranges_in_any_order_edges_trimmed::<Sv39>();
-}
-
-#[test]
-fn ranges_in_any_order_edges_trimmed_sv32() {
-    ranges_in_any_order_edges_trimmed::<Sv32>();
 }
 
 fn satp_selects_the_root_with_asid_zero<M: Mode>(mode_bits: u64) {

@@ -118,3 +118,18 @@ pub fn table_frames<M: Mode, P: rvmm::PhysMem>(arena: &Arena, table: &PageTable<
         .tables
         .len()
 }
+
+/// Counts the RAM leaves of each size.
+pub fn ram_leaf_sizes<M: Mode>(
+    arena: &rvmm_testkit::Arena,
+    space: &Space<'_, '_, M>,
+) -> [usize; 3] {
+    let mut counts = [0; 3];
+    for leaf in leaves(arena, space) {
+        if (RAM_BASE..RAM_BASE + RAM_SIZE).contains(&leaf.va) {
+            let i = M::LEAF_SIZES.iter().position(|&s| s == leaf.size).unwrap();
+            counts[i] += 1;
+        }
+    }
+    counts
+}
