@@ -36,8 +36,14 @@ both_modes!(
 fn setup<'a, M: Mode>(env: &'a Env, frames: &mut Frames<'_>) -> Space<'a, M> {
     let mut space = env.space::<M>(frames);
     space.load_elf(&program::<M>().bytes(), frames).unwrap();
-    space.sbrk(3 * PAGE_SIZE as isize, frames).unwrap().1.ignore();
-    space.copy_out(PROGRAM_HEAP, &pattern(5, 3 * PAGE_SIZE)).unwrap();
+    space
+        .sbrk(3 * PAGE_SIZE as isize, frames)
+        .unwrap()
+        .1
+        .ignore();
+    space
+        .copy_out(PROGRAM_HEAP, &pattern(5, 3 * PAGE_SIZE))
+        .unwrap();
     space
 }
 
@@ -55,7 +61,20 @@ fn round_trips_every_length_and_offset_across_pages<M: Mode>() {
     let lens: Vec<usize> = if cfg!(miri) {
         vec![0, 1, 4095, 4097]
     } else {
-        vec![0, 1, 2, 7, 100, 4095, 4096, 4097, 8191, 8192, 8193, 3 * PAGE_SIZE]
+        vec![
+            0,
+            1,
+            2,
+            7,
+            100,
+            4095,
+            4096,
+            4097,
+            8191,
+            8192,
+            8193,
+            3 * PAGE_SIZE,
+        ]
     };
     let offsets = [0, 1, 100, 4095, 4096, 4097, 8000];
     for &len in &lens {
@@ -112,10 +131,17 @@ fn copy_in_refuses_unmapped_pages<M: Mode>() {
         (0xfff, 0xfff),
         (0x2ffe, 0x3000), // text ends at 0x3000, rodata starts at 0x4000
         (0x5000, 0x5000),
-        (PROGRAM_HEAP + 3 * PAGE_SIZE - 2, PROGRAM_HEAP + 3 * PAGE_SIZE),
+        (
+            PROGRAM_HEAP + 3 * PAGE_SIZE - 2,
+            PROGRAM_HEAP + 3 * PAGE_SIZE,
+        ),
         (0x1000_0000, 0x1000_0000),
     ] {
-        assert_eq!(space.copy_in(addr, &mut b), Err(CopyError::Unmapped(bad)), "{addr:#x}");
+        assert_eq!(
+            space.copy_in(addr, &mut b),
+            Err(CopyError::Unmapped(bad)),
+            "{addr:#x}"
+        );
     }
     done(space, frames);
 }
@@ -139,8 +165,14 @@ fn copy_out_refuses_read_only_pages<M: Mode>() {
     let mut frames = env.frames();
     let mut space = setup::<M>(&env, &mut frames);
     let before = snapshot(&space);
-    assert_eq!(space.copy_out(0x1000, &[1]), Err(CopyError::NotWritable(0x1000)));
-    assert_eq!(space.copy_out(0x4010, &[1; 4]), Err(CopyError::NotWritable(0x4010)));
+    assert_eq!(
+        space.copy_out(0x1000, &[1]),
+        Err(CopyError::NotWritable(0x1000))
+    );
+    assert_eq!(
+        space.copy_out(0x4010, &[1; 4]),
+        Err(CopyError::NotWritable(0x4010))
+    );
     assert_eq!(snapshot(&space), before);
     done(space, frames);
 }
@@ -152,7 +184,10 @@ fn copy_out_refuses_the_trap_frame<M: Mode>() {
     let tf = trap_frame_page::<M>().start().as_usize();
     let before = snapshot(&space);
     assert_eq!(space.copy_out(tf, &[1]), Err(CopyError::NotUser(tf)));
-    assert_eq!(space.copy_out(tf - 8, &[1; 16]), Err(CopyError::NotUser(tf)));
+    assert_eq!(
+        space.copy_out(tf - 8, &[1; 16]),
+        Err(CopyError::NotUser(tf))
+    );
     assert_eq!(snapshot(&space), before);
     let mut tf_bytes = [0xee; 16];
     assert!(env.arena.read(space.trap_frame().start(), &mut tf_bytes));
@@ -168,8 +203,15 @@ fn copy_out_checks_every_page_before_writing<M: Mode>() {
     // Two writable heap pages, then the unmapped page after the heap.
     let end = PROGRAM_HEAP + 3 * PAGE_SIZE;
     let start = end - 2 * PAGE_SIZE - 10;
-    assert_eq!(space.copy_out(start, &vec![0xab; 2 * PAGE_SIZE + 20]), Err(CopyError::Unmapped(end)));
-    assert_eq!(snapshot(&space), before, "a failed copy_out wrote something");
+    assert_eq!(
+        space.copy_out(start, &vec![0xab; 2 * PAGE_SIZE + 20]),
+        Err(CopyError::Unmapped(end))
+    );
+    assert_eq!(
+        snapshot(&space),
+        before,
+        "a failed copy_out wrote something"
+    );
     done(space, frames);
 }
 
@@ -179,7 +221,10 @@ fn copy_in_leaves_the_buffer_alone_on_error<M: Mode>() {
     let space = setup::<M>(&env, &mut frames);
     let end = PROGRAM_HEAP + 3 * PAGE_SIZE;
     let mut buf = vec![0xee; PAGE_SIZE + 1];
-    assert_eq!(space.copy_in(end - PAGE_SIZE, &mut buf), Err(CopyError::Unmapped(end)));
+    assert_eq!(
+        space.copy_in(end - PAGE_SIZE, &mut buf),
+        Err(CopyError::Unmapped(end))
+    );
     assert!(buf.iter().all(|&b| b == 0xee));
     done(space, frames);
 }
@@ -191,8 +236,14 @@ fn refuses_addresses_beyond_the_mode_top<M: Mode>() {
     let top = M::VA_TOP as usize;
     let mut b = [0; 2];
     assert_eq!(space.copy_in(top, &mut b), Err(CopyError::OutOfRange(top)));
-    assert_eq!(space.copy_in(top - 1, &mut b), Err(CopyError::OutOfRange(top - 1)));
-    assert_eq!(space.copy_out(top + PAGE_SIZE, &b), Err(CopyError::OutOfRange(top + PAGE_SIZE)));
+    assert_eq!(
+        space.copy_in(top - 1, &mut b),
+        Err(CopyError::OutOfRange(top - 1))
+    );
+    assert_eq!(
+        space.copy_out(top + PAGE_SIZE, &b),
+        Err(CopyError::OutOfRange(top + PAGE_SIZE))
+    );
     done(space, frames);
 }
 
@@ -213,9 +264,19 @@ fn refuses_non_canonical_and_high_bit_addresses<M: Mode>() {
     let before = snapshot(&space);
     for addr in aliases {
         let mut b = [0; 4];
-        assert_eq!(space.copy_in(addr, &mut b), Err(CopyError::OutOfRange(addr)), "{addr:#x}");
-        assert_eq!(space.copy_out(addr, &[9; 4]), Err(CopyError::OutOfRange(addr)));
-        assert_eq!(space.copy_in_str(addr, &mut b), Err(CopyError::OutOfRange(addr)));
+        assert_eq!(
+            space.copy_in(addr, &mut b),
+            Err(CopyError::OutOfRange(addr)),
+            "{addr:#x}"
+        );
+        assert_eq!(
+            space.copy_out(addr, &[9; 4]),
+            Err(CopyError::OutOfRange(addr))
+        );
+        assert_eq!(
+            space.copy_in_str(addr, &mut b),
+            Err(CopyError::OutOfRange(addr))
+        );
     }
     assert_eq!(snapshot(&space), before);
     done(space, frames);
@@ -227,8 +288,14 @@ fn refuses_overflowing_ranges<M: Mode>() {
     let mut space = setup::<M>(&env, &mut frames);
     let addr = usize::MAX - 3;
     let mut b = [0; 8];
-    assert_eq!(space.copy_in(addr, &mut b), Err(CopyError::Overflow { addr, len: 8 }));
-    assert_eq!(space.copy_out(addr, &b), Err(CopyError::Overflow { addr, len: 8 }));
+    assert_eq!(
+        space.copy_in(addr, &mut b),
+        Err(CopyError::Overflow { addr, len: 8 })
+    );
+    assert_eq!(
+        space.copy_out(addr, &b),
+        Err(CopyError::Overflow { addr, len: 8 })
+    );
     done(space, frames);
 }
 
@@ -265,14 +332,24 @@ fn str_without_nul_within_the_bound_fails<M: Mode>() {
     let mut space = setup::<M>(&env, &mut frames);
     space.copy_out(PROGRAM_HEAP, b"hello\0").unwrap();
     let mut five = [0; 5];
-    assert_eq!(space.copy_in_str(PROGRAM_HEAP, &mut five), Err(CopyError::NoNul { bound: 5 }));
-    assert_eq!(space.copy_in_str(PROGRAM_HEAP, &mut []), Err(CopyError::NoNul { bound: 0 }));
+    assert_eq!(
+        space.copy_in_str(PROGRAM_HEAP, &mut five),
+        Err(CopyError::NoNul { bound: 5 })
+    );
+    assert_eq!(
+        space.copy_in_str(PROGRAM_HEAP, &mut []),
+        Err(CopyError::NoNul { bound: 0 })
+    );
     // A page-crossing bound with no NUL anywhere (the pattern has none).
-    space.copy_out(PROGRAM_HEAP, &pattern(1, 2 * PAGE_SIZE)).unwrap();
+    space
+        .copy_out(PROGRAM_HEAP, &pattern(1, 2 * PAGE_SIZE))
+        .unwrap();
     let mut big = vec![0; 2 * PAGE_SIZE];
     assert_eq!(
         space.copy_in_str(PROGRAM_HEAP, &mut big),
-        Err(CopyError::NoNul { bound: 2 * PAGE_SIZE })
+        Err(CopyError::NoNul {
+            bound: 2 * PAGE_SIZE
+        })
     );
     done(space, frames);
 }
@@ -283,7 +360,10 @@ fn str_runs_into_an_unmapped_page<M: Mode>() {
     let space = setup::<M>(&env, &mut frames);
     let end = PROGRAM_HEAP + 3 * PAGE_SIZE;
     let mut buf = [0; 64];
-    assert_eq!(space.copy_in_str(end - 10, &mut buf), Err(CopyError::Unmapped(end)));
+    assert_eq!(
+        space.copy_in_str(end - 10, &mut buf),
+        Err(CopyError::Unmapped(end))
+    );
     done(space, frames);
 }
 
@@ -307,6 +387,9 @@ fn str_refuses_kernel_pages_and_bad_addresses<M: Mode>() {
     assert_eq!(space.copy_in_str(tf, &mut buf), Err(CopyError::NotUser(tf)));
     assert_eq!(space.copy_in_str(0, &mut buf), Err(CopyError::Unmapped(0)));
     let addr = usize::MAX - 2;
-    assert_eq!(space.copy_in_str(addr, &mut buf), Err(CopyError::OutOfRange(addr)));
+    assert_eq!(
+        space.copy_in_str(addr, &mut buf),
+        Err(CopyError::OutOfRange(addr))
+    );
     done(space, frames);
 }

@@ -5,9 +5,7 @@
 mod space_user_support;
 
 use rvmm::paging::Mode;
-use rvmm::space::user::elf::{
-    ElfClass, ElfError, ElfImage, ElfSegment, PF_R, PF_W, PF_X, PT_LOAD,
-};
+use rvmm::space::user::elf::{ElfClass, ElfError, ElfImage, ElfSegment, PF_R, PF_W, PF_X, PT_LOAD};
 use rvmm_testkit::Rng;
 use space_user_support::*;
 
@@ -52,7 +50,10 @@ fn parses_entry_and_segments<M: Mode>() {
     let segs: Vec<_> = image.segments().collect();
     assert_eq!(segs.len(), 3);
     for (s, want) in segs.iter().zip(&elf.segs) {
-        assert_eq!((s.vaddr, s.memsz, s.flags), (want.vaddr, want.memsz, want.flags));
+        assert_eq!(
+            (s.vaddr, s.memsz, s.flags),
+            (want.vaddr, want.memsz, want.flags)
+        );
         assert_eq!(s.filesz, want.data.len() as u64);
     }
     assert_eq!(segs[2].index, 2);
@@ -108,7 +109,10 @@ fn wrong_class<M: Mode>() {
 fn big_endian<M: Mode>() {
     let mut bytes = program::<M>().bytes();
     bytes[5] = 2;
-    assert_eq!(parse::<M>(&bytes).unwrap_err(), ElfError::NotLittleEndian(2));
+    assert_eq!(
+        parse::<M>(&bytes).unwrap_err(),
+        ElfError::NotLittleEndian(2)
+    );
 }
 
 fn bad_ident_version<M: Mode>() {
@@ -163,7 +167,12 @@ fn program_headers_beyond_file<M: Mode>() {
     );
     let mut bytes = elf.bytes();
     let len = bytes.len() as u64;
-    put_word(&mut bytes, elf.elf64, if elf.elf64 { 32 } else { 28 }, len - 8);
+    put_word(
+        &mut bytes,
+        elf.elf64,
+        if elf.elf64 { 32 } else { 28 },
+        len - 8,
+    );
     assert_eq!(
         parse::<M>(&bytes).unwrap_err(),
         ElfError::ProgramHeadersOutsideFile
@@ -173,8 +182,17 @@ fn program_headers_beyond_file<M: Mode>() {
 fn program_header_offset_overflows<M: Mode>() {
     let elf = program::<M>();
     let mut bytes = elf.bytes();
-    let max = if elf.elf64 { u64::MAX } else { u64::from(u32::MAX) };
-    put_word(&mut bytes, elf.elf64, if elf.elf64 { 32 } else { 28 }, max - 8);
+    let max = if elf.elf64 {
+        u64::MAX
+    } else {
+        u64::from(u32::MAX)
+    };
+    put_word(
+        &mut bytes,
+        elf.elf64,
+        if elf.elf64 { 32 } else { 28 },
+        max - 8,
+    );
     assert_eq!(
         parse::<M>(&bytes).unwrap_err(),
         ElfError::ProgramHeadersOutsideFile
@@ -219,7 +237,11 @@ fn segment_beyond_file<M: Mode>() {
 fn segment_offset_overflows<M: Mode>() {
     let elf = program::<M>();
     let mut bytes = elf.bytes();
-    let max = if elf.elf64 { u64::MAX } else { u64::from(u32::MAX) };
+    let max = if elf.elf64 {
+        u64::MAX
+    } else {
+        u64::from(u32::MAX)
+    };
     put_word(&mut bytes, elf.elf64, elf.ph_field(0, 4, 8), max);
     assert_eq!(
         parse::<M>(&bytes).unwrap_err(),
@@ -239,7 +261,11 @@ fn memsz_below_filesz<M: Mode>() {
 
 fn segment_end_overflows<M: Mode>() {
     let mut elf = program::<M>();
-    let top = if elf.elf64 { u64::MAX } else { u64::from(u32::MAX) };
+    let top = if elf.elf64 {
+        u64::MAX
+    } else {
+        u64::from(u32::MAX)
+    };
     elf.segs[1] = Seg::new(top - 0xfff, PF_R, vec![], 0x2000);
     assert_eq!(
         parse::<M>(&elf.bytes()).unwrap_err(),
@@ -300,7 +326,10 @@ fn mutated_files_never_panic_or_leak<M: Mode>() {
         space.destroy(&mut frames);
         frames.assert_no_leaks();
     }
-    assert!(loaded > 0 && refused > 0, "{loaded} loaded, {refused} refused");
+    assert!(
+        loaded > 0 && refused > 0,
+        "{loaded} loaded, {refused} refused"
+    );
 }
 
 #[test]

@@ -24,8 +24,14 @@ both_modes!(
 fn parent<'a, M: Mode>(env: &'a Env, frames: &mut Frames<'_>) -> Space<'a, M> {
     let mut space = env.space::<M>(frames);
     space.load_elf(&program::<M>().bytes(), frames).unwrap();
-    space.sbrk(2 * PAGE_SIZE as isize + 123, frames).unwrap().1.ignore();
-    space.copy_out(PROGRAM_HEAP, &pattern(11, 2 * PAGE_SIZE + 123)).unwrap();
+    space
+        .sbrk(2 * PAGE_SIZE as isize + 123, frames)
+        .unwrap()
+        .1
+        .ignore();
+    space
+        .copy_out(PROGRAM_HEAP, &pattern(11, 2 * PAGE_SIZE + 123))
+        .unwrap();
     let low = space.layout().stack_top().as_usize() - 3 * PAGE_SIZE;
     space.grow_stack(low, low, frames).unwrap().ignore();
     space.copy_out(low, &pattern(13, 3 * PAGE_SIZE)).unwrap();
@@ -35,8 +41,21 @@ fn parent<'a, M: Mode>(env: &'a Env, frames: &mut Frames<'_>) -> Space<'a, M> {
 
 /// The snapshot without physical addresses, which a copy must not share.
 fn same_contents(a: &Snapshot, b: &Snapshot) -> bool {
-    (&a.regions, a.brk, a.heap_start, a.stack_bottom, a.resident, &a.bytes)
-        == (&b.regions, b.brk, b.heap_start, b.stack_bottom, b.resident, &b.bytes)
+    (
+        &a.regions,
+        a.brk,
+        a.heap_start,
+        a.stack_bottom,
+        a.resident,
+        &a.bytes,
+    ) == (
+        &b.regions,
+        b.brk,
+        b.heap_start,
+        b.stack_bottom,
+        b.resident,
+        &b.bytes,
+    )
 }
 
 fn data_frames<M: Mode>(space: &Space<'_, M>) -> BTreeSet<u64> {
@@ -96,7 +115,11 @@ fn writes_after_fork_stay_on_their_side<M: Mode>() {
     child.copy_in(0x6000, &mut c).unwrap();
     assert_eq!((&p, &c[..4]), (b"PARENT", &b"data"[..]));
     // Their heaps and stacks move independently too.
-    child.sbrk(-(PAGE_SIZE as isize), &mut frames).unwrap().1.ignore();
+    child
+        .sbrk(-(PAGE_SIZE as isize), &mut frames)
+        .unwrap()
+        .1
+        .ignore();
     assert_ne!(child.brk(), parent.brk());
     check_frames(&env.arena, &[&parent, &child], &frames);
     parent.destroy(&mut frames);
@@ -115,7 +138,13 @@ fn trap_frame_is_copied<M: Mode>() {
     assert!(env.arena.read(child.trap_frame().start(), &mut got));
     assert_eq!(got, regs);
     let kinds: Vec<_> = child.regions().map(|r| r.kind).collect();
-    assert_eq!(kinds.iter().filter(|&&k| k == RegionKind::TrapFrame).count(), 1);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|&&k| k == RegionKind::TrapFrame)
+            .count(),
+        1
+    );
     child.destroy(&mut frames);
     parent.destroy(&mut frames);
     frames.assert_no_leaks();

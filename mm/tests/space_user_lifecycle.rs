@@ -84,14 +84,19 @@ fn lifecycle<M: Mode>(env: &Env, frames: &mut Frames<'_>, on_error: OnError) -> 
     let page = PAGE_SIZE as isize;
     let mut f = failures;
     let loaded = step(p, frames, on_error, &mut f, |s, fr| s.load_elf(&elf, fr)).is_some();
-    let grown = step(p, frames, on_error, &mut f, |s, fr| s.sbrk(5 * page + 100, fr));
+    let grown = step(p, frames, on_error, &mut f, |s, fr| {
+        s.sbrk(5 * page + 100, fr)
+    });
     let heap_grown = grown.is_some();
     if let Some((heap, flush)) = grown {
         flush.ignore();
-        p.copy_out(heap.as_usize(), &pattern(3, 5 * PAGE_SIZE + 100)).unwrap();
+        p.copy_out(heap.as_usize(), &pattern(3, 5 * PAGE_SIZE + 100))
+            .unwrap();
     }
     let low = top - 3 * PAGE_SIZE;
-    if let Some(flush) = step(p, frames, on_error, &mut f, |s, fr| s.grow_stack(low, low, fr)) {
+    if let Some(flush) = step(p, frames, on_error, &mut f, |s, fr| {
+        s.grow_stack(low, low, fr)
+    }) {
         flush.ignore();
         p.copy_out(low, b"parent stack").unwrap();
     }
@@ -101,13 +106,15 @@ fn lifecycle<M: Mode>(env: &Env, frames: &mut Frames<'_>, on_error: OnError) -> 
         return (f, None);
     };
     let c: &mut Space<'_, M> = &mut child;
-    if heap_grown {
-        if let Some((_, flush)) = step(c, frames, on_error, &mut f, |s, fr| s.sbrk(-3 * page, fr)) {
-            flush.ignore();
-        }
+    let shrunk =
+        heap_grown.then(|| step(c, frames, on_error, &mut f, |s, fr| s.sbrk(-3 * page, fr)));
+    if let Some(Some((_, flush))) = shrunk {
+        flush.ignore();
     }
     let deeper = top - 6 * PAGE_SIZE + 8;
-    if let Some(flush) = step(c, frames, on_error, &mut f, |s, fr| s.grow_stack(deeper, deeper, fr)) {
+    if let Some(flush) = step(c, frames, on_error, &mut f, |s, fr| {
+        s.grow_stack(deeper, deeper, fr)
+    }) {
         flush.ignore();
         c.copy_out(deeper, b"child stack").unwrap();
     }
@@ -156,8 +163,16 @@ fn lifecycle_with_the_nth_allocation_failing_for_every_n<M: Mode>() {
         let (failures, outcome) = lifecycle::<M>(&env, &mut frames, OnError::Retry);
         assert_eq!(failures, 1, "n = {n}");
         let (p, c) = outcome.unwrap();
-        assert_eq!((&p.regions, &p.bytes), (&reference.0.regions, &reference.0.bytes), "n = {n}");
-        assert_eq!((&c.regions, &c.bytes), (&reference.1.regions, &reference.1.bytes), "n = {n}");
+        assert_eq!(
+            (&p.regions, &p.bytes),
+            (&reference.0.regions, &reference.0.bytes),
+            "n = {n}"
+        );
+        assert_eq!(
+            (&c.regions, &c.bytes),
+            (&reference.1.regions, &reference.1.bytes),
+            "n = {n}"
+        );
         assert_eq!(frames.inner().inner().free_frames(), baseline, "n = {n}");
         frames.assert_no_leaks();
     }
@@ -187,12 +202,30 @@ fn new_refuses_bad_limits<M: Mode>() {
     let d = Limits::default();
     let cases = [
         (Limits { stack_max: 0, ..d }, LimitsError::BadStackMax(0)),
-        (Limits { stack_max: 4097, ..d }, LimitsError::BadStackMax(4097)),
-        (Limits { guard_gap: 0, ..d }, LimitsError::BadGuardGap(0)),
-        (Limits { guard_gap: 100, ..d }, LimitsError::BadGuardGap(100)),
         (
-            Limits { stack_max: usize::MAX & !0xfff, ..d },
-            LimitsError::NoRoomForProgram { stack_max: usize::MAX & !0xfff, guard_gap: d.guard_gap },
+            Limits {
+                stack_max: 4097,
+                ..d
+            },
+            LimitsError::BadStackMax(4097),
+        ),
+        (Limits { guard_gap: 0, ..d }, LimitsError::BadGuardGap(0)),
+        (
+            Limits {
+                guard_gap: 100,
+                ..d
+            },
+            LimitsError::BadGuardGap(100),
+        ),
+        (
+            Limits {
+                stack_max: usize::MAX & !0xfff,
+                ..d
+            },
+            LimitsError::NoRoomForProgram {
+                stack_max: usize::MAX & !0xfff,
+                guard_gap: d.guard_gap,
+            },
         ),
     ];
     for (limits, err) in cases {
@@ -202,11 +235,17 @@ fn new_refuses_bad_limits<M: Mode>() {
     }
     // A stack and gap that leave exactly one page above the text start are fine.
     let top = rvmm::space::trap_frame_page::<M>().start().as_usize();
-    let tight = Limits { stack_max: top - 0x2000 - d.guard_gap, ..d };
+    let tight = Limits {
+        stack_max: top - 0x2000 - d.guard_gap,
+        ..d
+    };
     let space = UserSpace::<M, _>::new(&env.arena, env.trampoline(), tight, &mut frames).unwrap();
     assert_eq!(space.layout().heap_cap().as_usize(), 0x2000);
     space.destroy(&mut frames);
-    let tighter = Limits { stack_max: tight.stack_max + PAGE_SIZE, ..d };
+    let tighter = Limits {
+        stack_max: tight.stack_max + PAGE_SIZE,
+        ..d
+    };
     assert!(UserSpace::<M, _>::new(&env.arena, env.trampoline(), tighter, &mut frames).is_err());
     frames.assert_no_leaks();
 }
@@ -232,7 +271,8 @@ fn new_out_of_frames_at_every_allocation_leaks_nothing<M: Mode>() {
     let needed = frames.inner().calls();
     for n in 1..=needed {
         fail(&mut frames, FailPlan::Nth(n));
-        let got = UserSpace::<M, _>::new(&env.arena, env.trampoline(), Limits::default(), &mut frames);
+        let got =
+            UserSpace::<M, _>::new(&env.arena, env.trampoline(), Limits::default(), &mut frames);
         assert_eq!(got.err(), Some(NewError::OutOfMemory), "n = {n}");
         frames.assert_no_leaks();
     }
@@ -242,7 +282,9 @@ fn regions_describe_the_whole_space<M: Mode>() {
     let env = Env::new(64);
     let mut frames = env.frames();
     let mut space: Space<'_, M> = env.space(&mut frames);
-    space.load_elf(&program::<M>().bytes(), &mut frames).unwrap();
+    space
+        .load_elf(&program::<M>().bytes(), &mut frames)
+        .unwrap();
     space.sbrk(100, &mut frames).unwrap().1.ignore();
     let rows: Vec<String> = space.regions().map(|r| r.to_string()).collect();
     let top = rvmm::space::trap_frame_page::<M>().start().as_u64();
@@ -253,7 +295,11 @@ fn regions_describe_the_whole_space<M: Mode>() {
         format!("{:016x}-{:016x} rw-u      1 heap", 0x9000, 0xa000),
         format!("{:016x}-{:016x} rw-u      1 stack", top - 0x1000, top),
         format!("{:016x}-{:016x} rw--      1 trap frame", top, top + 0x1000),
-        format!("{:016x}-{:016x} r-x-      1 trampoline", top + 0x1000, top + 0x2000),
+        format!(
+            "{:016x}-{:016x} r-x-      1 trampoline",
+            top + 0x1000,
+            top + 0x2000
+        ),
     ];
     assert_eq!(rows, expected);
     assert_eq!(space.resident_pages(), 6 + 1 + 1 + 1);

@@ -51,7 +51,9 @@ fn segments_land_at_their_addresses_with_their_permissions<M: Mode>() {
     let env = Env::new(64);
     let mut frames = env.frames();
     let mut space: Space<'_, M> = env.space(&mut frames);
-    let entry = space.load_elf(&program::<M>().bytes(), &mut frames).unwrap();
+    let entry = space
+        .load_elf(&program::<M>().bytes(), &mut frames)
+        .unwrap();
     assert_eq!(entry.as_usize(), 0x1010);
     assert_eq!(space.entry(), Some(entry));
     let rows: Vec<_> = space
@@ -69,11 +71,20 @@ fn segments_land_at_their_addresses_with_their_permissions<M: Mode>() {
         ]
     );
     for (va, perms) in [(0x1000, Perms::RX), (0x4000, Perms::R), (0x8000, Perms::RW)] {
-        let t = space.page_table().translate(VirtAddr::new(va).unwrap()).unwrap();
+        let t = space
+            .page_table()
+            .translate(VirtAddr::new(va).unwrap())
+            .unwrap();
         assert_eq!(t.perms, perms | u, "{va:#x}");
     }
     for va in [0, 0xfff, 0x3000, 0x5000, 0x9000] {
-        assert!(space.page_table().translate(VirtAddr::new(va).unwrap()).is_none(), "{va:#x}");
+        assert!(
+            space
+                .page_table()
+                .translate(VirtAddr::new(va).unwrap())
+                .is_none(),
+            "{va:#x}"
+        );
     }
     space.destroy(&mut frames);
     frames.assert_no_leaks();
@@ -89,7 +100,11 @@ fn file_bytes_are_copied_and_bss_reads_zero<M: Mode>() {
         let mut got = vec![0xee; seg.memsz as usize];
         space.copy_in(seg.vaddr as usize, &mut got).unwrap();
         assert_eq!(&got[..seg.data.len()], &seg.data[..]);
-        assert!(got[seg.data.len()..].iter().all(|&b| b == 0), "bss at {:#x}", seg.vaddr);
+        assert!(
+            got[seg.data.len()..].iter().all(|&b| b == 0),
+            "bss at {:#x}",
+            seg.vaddr
+        );
     }
     // The rest of the last page of text (0x2800..0x3000) is zero too, not junk.
     let mut tail = [0xee; 0x800];
@@ -145,7 +160,9 @@ fn tables_are_well_formed_after_load<M: Mode>() {
     let env = Env::new(64);
     let mut frames = env.frames();
     let mut space: Space<'_, M> = env.space(&mut frames);
-    space.load_elf(&program::<M>().bytes(), &mut frames).unwrap();
+    space
+        .load_elf(&program::<M>().bytes(), &mut frames)
+        .unwrap();
     check_frames(&env.arena, &[&space], &frames);
     space.destroy(&mut frames);
     frames.assert_no_leaks();
@@ -155,7 +172,9 @@ fn refuses_a_second_load<M: Mode>() {
     let env = Env::new(64);
     let mut frames = env.frames();
     let mut space: Space<'_, M> = env.space(&mut frames);
-    space.load_elf(&program::<M>().bytes(), &mut frames).unwrap();
+    space
+        .load_elf(&program::<M>().bytes(), &mut frames)
+        .unwrap();
     let before = snapshot(&space);
     assert_eq!(
         space.load_elf(&program::<M>().bytes(), &mut frames),
@@ -205,14 +224,29 @@ fn refuses_segment_just_below_text_start<M: Mode>() {
     let mut elf = program::<M>();
     elf.segs[0].vaddr = 0xfff;
     elf.entry = 0x1000;
-    refused::<M>(&elf, LoadError::BelowTextStart { index: 0, vaddr: 0xfff });
+    refused::<M>(
+        &elf,
+        LoadError::BelowTextStart {
+            index: 0,
+            vaddr: 0xfff,
+        },
+    );
 }
 
 fn refuses_segment_above_heap_cap<M: Mode>() {
-    let cap = Layout::new::<M>(Limits::default()).unwrap().heap_cap().as_u64();
+    let cap = Layout::new::<M>(Limits::default())
+        .unwrap()
+        .heap_cap()
+        .as_u64();
     let mut elf = program::<M>();
     elf.segs[2] = Seg::new(cap - 0x100, PF_R | PF_W, vec![], 0x101);
-    refused::<M>(&elf, LoadError::AboveHeapCap { index: 2, end: cap + 1 });
+    refused::<M>(
+        &elf,
+        LoadError::AboveHeapCap {
+            index: 2,
+            end: cap + 1,
+        },
+    );
     // Ending exactly at the cap is fine, and leaves an empty heap there.
     elf.segs[2].memsz = 0x100;
     let env = Env::new(64);
@@ -229,10 +263,22 @@ fn refuses_segments_sharing_a_page<M: Mode>() {
     let mut elf = program::<M>();
     // rodata moved into the last page of text (0x2000..0x3000; text ends at 0x2800).
     elf.segs[1].vaddr = 0x2900;
-    refused::<M>(&elf, LoadError::Overlap { first: 0, second: 1 });
+    refused::<M>(
+        &elf,
+        LoadError::Overlap {
+            first: 0,
+            second: 1,
+        },
+    );
     let mut elf = program::<M>();
     elf.segs[2].vaddr = 0x1000; // right on top of text
-    refused::<M>(&elf, LoadError::Overlap { first: 0, second: 2 });
+    refused::<M>(
+        &elf,
+        LoadError::Overlap {
+            first: 0,
+            second: 2,
+        },
+    );
 }
 
 fn refuses_write_and_execute<M: Mode>() {
@@ -275,7 +321,10 @@ fn out_of_frames_at_every_allocation_rolls_back<M: Mode>() {
             let before = snapshot(&space);
             let out = frames.outstanding();
             fail(&mut frames, plan);
-            assert_eq!(space.load_elf(&elf, &mut frames), Err(LoadError::OutOfMemory));
+            assert_eq!(
+                space.load_elf(&elf, &mut frames),
+                Err(LoadError::OutOfMemory)
+            );
             fail(&mut frames, FailPlan::Never);
             assert_eq!(snapshot(&space), before, "{plan:?}");
             assert_eq!(frames.outstanding(), out, "{plan:?}");

@@ -60,15 +60,25 @@ impl Model {
         let bits = M::ENTRY_BYTES as u32 * 8;
         let d = delta as i128;
         let new = old as i128 + d;
-        if d < -(1i128 << (bits - 1)) || d >= 1i128 << (bits - 1) || new < 0 || new >= M::VA_TOP as i128 {
+        if d < -(1i128 << (bits - 1))
+            || d >= 1i128 << (bits - 1)
+            || new < 0
+            || new >= M::VA_TOP as i128
+        {
             return Err(SbrkError::Overflow { brk: old, delta });
         }
         let new = new as usize;
         if new > cap {
-            return Err(SbrkError::AboveCap { requested: new, cap });
+            return Err(SbrkError::AboveCap {
+                requested: new,
+                cap,
+            });
         }
         if new < self.heap_start {
-            return Err(SbrkError::BelowStart { requested: new, start: self.heap_start });
+            return Err(SbrkError::BelowStart {
+                requested: new,
+                start: self.heap_start,
+            });
         }
         if new > old {
             let kept = self.mapped_heap_end().min(new);
@@ -147,7 +157,8 @@ struct Proc<'a, M: Mode> {
 /// An address near an interesting edge of `m`: heap start, break, mapped heap end, a page
 /// boundary inside the heap, stack bottom, stack top.
 fn edge(rng: &mut Rng, m: &Model) -> usize {
-    let heap_page = m.heap_start + PAGE * rng.below(1 + (m.mapped_heap_end() - m.heap_start) as u64 / PAGE as u64) as usize;
+    let heap_page = m.heap_start
+        + PAGE * rng.below(1 + (m.mapped_heap_end() - m.heap_start) as u64 / PAGE as u64) as usize;
     let stack_page = m.bottom + PAGE * rng.below(1 + ((m.top - m.bottom) / PAGE) as u64) as usize;
     let base = match rng.below(6) {
         0 => m.heap_start,
@@ -158,7 +169,11 @@ fn edge(rng: &mut Rng, m: &Model) -> usize {
         _ => stack_page,
     };
     let jitter = rng.below(64) as usize;
-    if rng.below(2) == 0 { base + jitter } else { base.saturating_sub(jitter).max(m.heap_start) }
+    if rng.below(2) == 0 {
+        base + jitter
+    } else {
+        base.saturating_sub(jitter).max(m.heap_start)
+    }
 }
 
 fn length(rng: &mut Rng) -> usize {
@@ -183,7 +198,11 @@ fn delta<M: Mode>(rng: &mut Rng, m: &Model, cap: usize) -> isize {
     };
     // Keep growth within what the arena holds; the huge deltas are refusals anyway.
     let grows_past = m.brk as i128 + d as i128 > (m.heap_start + HEAP_PAGES * PAGE) as i128;
-    if grows_past && d.unsigned_abs() < 1 << 30 { -d } else { d }
+    if grows_past && d.unsigned_abs() < 1 << 30 {
+        -d
+    } else {
+        d
+    }
 }
 
 /// A delta `sbrk` must refuse: overflowing, past the cap, or (Sv32) wider than 32 bits. No
@@ -209,8 +228,14 @@ fn check_all<M: Mode>(p: &mut Proc<'_, M>) {
     p.space.copy_in(m.bottom, &mut stack).unwrap();
     assert_eq!(stack, m.stack);
     let past = m.mapped_heap_end();
-    assert_eq!(p.space.copy_in(past, &mut [0]), Err(CopyError::Unmapped(past)));
-    assert_eq!(p.space.copy_in(m.bottom - 1, &mut [0]), Err(CopyError::Unmapped(m.bottom - 1)));
+    assert_eq!(
+        p.space.copy_in(past, &mut [0]),
+        Err(CopyError::Unmapped(past))
+    );
+    assert_eq!(
+        p.space.copy_in(m.bottom - 1, &mut [0]),
+        Err(CopyError::Unmapped(m.bottom - 1))
+    );
 }
 
 fn random_operations_match_the_byte_model<M: Mode>() {
@@ -220,8 +245,11 @@ fn random_operations_match_the_byte_model<M: Mode>() {
         stack_max: STACK_PAGES * PAGE,
         ..Limits::default()
     };
-    let mut space: Space<'_, M> = UserSpace::new(&env.arena, env.trampoline(), limits, &mut frames).unwrap();
-    space.load_elf(&program::<M>().bytes(), &mut frames).unwrap();
+    let mut space: Space<'_, M> =
+        UserSpace::new(&env.arena, env.trampoline(), limits, &mut frames).unwrap();
+    space
+        .load_elf(&program::<M>().bytes(), &mut frames)
+        .unwrap();
     let top = space.layout().stack_top().as_usize();
     let cap = space.layout().heap_cap().as_usize();
     let model = Model {
@@ -283,7 +311,9 @@ fn random_operations_match_the_byte_model<M: Mode>() {
             70..=79 => {
                 counts[3] += 1;
                 let m = &p.model;
-                let fault = m.bottom.wrapping_sub(1 + rng.below(4 * PAGE as u64) as usize);
+                let fault = m
+                    .bottom
+                    .wrapping_sub(1 + rng.below(4 * PAGE as u64) as usize);
                 let sp = match rng.below(8) {
                     0 => fault.wrapping_sub(rng.below(64) as usize), // at or above: ok
                     1 => fault + m.red_zone + 1 + rng.below(64) as usize, // too far below sp
@@ -291,7 +321,10 @@ fn random_operations_match_the_byte_model<M: Mode>() {
                     _ => fault + rng.below(m.red_zone as u64 + 1) as usize,
                 };
                 let want = p.model.grow_stack(fault, sp);
-                let got = p.space.grow_stack(fault, sp, &mut frames).map(|f| f.ignore());
+                let got = p
+                    .space
+                    .grow_stack(fault, sp, &mut frames)
+                    .map(|f| f.ignore());
                 assert_eq!(got, want, "op {op}: grow_stack({fault:#x}, {sp:#x})");
             }
             80..=87 => {
@@ -305,13 +338,20 @@ fn random_operations_match_the_byte_model<M: Mode>() {
                 };
                 p.model.shrink_stack(sp);
                 p.space.shrink_stack(sp, &mut frames).ignore();
-                assert_eq!(p.space.stack_bottom().as_usize(), p.model.bottom, "op {op}: shrink({sp:#x})");
+                assert_eq!(
+                    p.space.stack_bottom().as_usize(),
+                    p.model.bottom,
+                    "op {op}: shrink({sp:#x})"
+                );
             }
             88..=92 if live < MAX_PROCS => {
                 counts[5] += 1;
                 let child = p.space.fork(&mut frames).unwrap();
                 let model = p.model.clone();
-                procs.push(Proc { space: child, model });
+                procs.push(Proc {
+                    space: child,
+                    model,
+                });
             }
             93..=96 if live > 1 => {
                 counts[6] += 1;
@@ -338,5 +378,8 @@ fn random_operations_match_the_byte_model<M: Mode>() {
         p.space.destroy(&mut frames);
     }
     frames.assert_no_leaks();
-    assert!(counts[..7].iter().all(|&c| c > 0), "some operation never ran: {counts:?}");
+    assert!(
+        counts[..7].iter().all(|&c| c > 0),
+        "some operation never ran: {counts:?}"
+    );
 }

@@ -44,7 +44,12 @@ fn sbrk<M: Mode>(space: &mut Space<'_, M>, delta: isize, frames: &mut Frames<'_>
 }
 
 /// Checks that `sbrk(delta)` fails with `err` and changes nothing.
-fn refused<M: Mode>(space: &mut Space<'_, M>, delta: isize, frames: &mut Frames<'_>, err: SbrkError) {
+fn refused<M: Mode>(
+    space: &mut Space<'_, M>,
+    delta: isize,
+    frames: &mut Frames<'_>,
+    err: SbrkError,
+) {
     let before = snapshot(space);
     let out = frames.outstanding();
     assert_eq!(space.sbrk(delta, frames), Err(err), "delta {delta:#x}");
@@ -70,8 +75,14 @@ fn returns_the_old_break_and_maps_whole_pages<M: Mode>() {
     assert_eq!(sbrk(&mut space, 1, &mut frames), h + PAGE_SIZE);
     assert_eq!(heap_pages(&space), 2);
     assert_eq!(sbrk(&mut space, -2, &mut frames), h + PAGE_SIZE + 1);
-    assert_eq!((space.brk().as_usize(), heap_pages(&space)), (h + PAGE_SIZE - 1, 1));
-    assert_eq!(sbrk(&mut space, -(PAGE_SIZE as isize - 1), &mut frames), h + PAGE_SIZE - 1);
+    assert_eq!(
+        (space.brk().as_usize(), heap_pages(&space)),
+        (h + PAGE_SIZE - 1, 1)
+    );
+    assert_eq!(
+        sbrk(&mut space, -(PAGE_SIZE as isize - 1), &mut frames),
+        h + PAGE_SIZE - 1
+    );
     assert_eq!((space.brk().as_usize(), heap_pages(&space)), (h, 0));
     check_frames(&env.arena, &[&space], &frames);
     space.destroy(&mut frames);
@@ -85,7 +96,10 @@ fn new_memory_reads_zero<M: Mode>() {
     let old = sbrk(&mut space, 3 * PAGE_SIZE as isize + 5, &mut frames);
     let mut got = vec![0xee; 3 * PAGE_SIZE + 5];
     space.copy_in(old, &mut got).unwrap();
-    assert!(got.iter().all(|&b| b == 0), "frames come junk-filled: zeroing is sbrk's");
+    assert!(
+        got.iter().all(|&b| b == 0),
+        "frames come junk-filled: zeroing is sbrk's"
+    );
     space.destroy(&mut frames);
     frames.assert_no_leaks();
 }
@@ -145,7 +159,9 @@ fn shrinking_frees_frames_unmaps_and_flushes<M: Mode>() {
     let mut space = setup::<M>(&env, &mut frames);
     sbrk(&mut space, 4 * PAGE_SIZE as isize, &mut frames);
     let out = frames.outstanding();
-    let (old, flush) = space.sbrk(-(3 * PAGE_SIZE as isize) + 1, &mut frames).unwrap();
+    let (old, flush) = space
+        .sbrk(-(3 * PAGE_SIZE as isize) + 1, &mut frames)
+        .unwrap();
     assert_eq!(old.as_usize(), PROGRAM_HEAP + 4 * PAGE_SIZE);
     match flush.scope() {
         FlushScope::Pages(r) => {
@@ -187,14 +203,20 @@ fn last_byte_of_the_heap_is_usable<M: Mode>() {
     let mut b = [0; 1];
     space.copy_in(last, &mut b).unwrap();
     assert_eq!(b, [0x5a]);
-    assert_eq!(space.copy_in(last, &mut [0; 2]), Err(CopyError::Unmapped(last + 1)));
+    assert_eq!(
+        space.copy_in(last, &mut [0; 2]),
+        Err(CopyError::Unmapped(last + 1))
+    );
     space.destroy(&mut frames);
     frames.assert_no_leaks();
 }
 
 /// Limits that put the heap cap `pages` pages above the text start, so tests can reach it.
 fn small_heap<M: Mode>(pages: usize) -> Limits {
-    let top = Layout::new::<M>(Limits::default()).unwrap().stack_top().as_usize();
+    let top = Layout::new::<M>(Limits::default())
+        .unwrap()
+        .stack_top()
+        .as_usize();
     let gap = 4 * PAGE_SIZE;
     Limits {
         stack_max: top - gap - (1 + pages) * PAGE_SIZE,
@@ -206,15 +228,28 @@ fn small_heap<M: Mode>(pages: usize) -> Limits {
 fn grows_to_exactly_the_cap<M: Mode>() {
     let env = Env::new(64);
     let mut frames = env.frames();
-    let mut space: Space<'_, M> =
-        UserSpace::new(&env.arena, env.trampoline(), small_heap::<M>(8), &mut frames).unwrap();
+    let mut space: Space<'_, M> = UserSpace::new(
+        &env.arena,
+        env.trampoline(),
+        small_heap::<M>(8),
+        &mut frames,
+    )
+    .unwrap();
     let cap = space.layout().heap_cap().as_usize();
     assert_eq!(cap, 0x1000 + 8 * PAGE_SIZE);
     let start = space.heap_start().as_usize();
     sbrk(&mut space, (cap - start) as isize, &mut frames);
     assert_eq!(space.brk().as_usize(), cap);
     space.copy_out(cap - 1, &[1]).unwrap();
-    refused(&mut space, 1, &mut frames, SbrkError::AboveCap { requested: cap + 1, cap });
+    refused(
+        &mut space,
+        1,
+        &mut frames,
+        SbrkError::AboveCap {
+            requested: cap + 1,
+            cap,
+        },
+    );
     check_frames(&env.arena, &[&space], &frames);
     space.destroy(&mut frames);
     frames.assert_no_leaks();
@@ -223,15 +258,33 @@ fn grows_to_exactly_the_cap<M: Mode>() {
 fn refuses_growth_past_the_cap<M: Mode>() {
     let env = Env::new(64);
     let mut frames = env.frames();
-    let mut space: Space<'_, M> =
-        UserSpace::new(&env.arena, env.trampoline(), small_heap::<M>(8), &mut frames).unwrap();
+    let mut space: Space<'_, M> = UserSpace::new(
+        &env.arena,
+        env.trampoline(),
+        small_heap::<M>(8),
+        &mut frames,
+    )
+    .unwrap();
     sbrk(&mut space, 7, &mut frames);
     let cap = space.layout().heap_cap().as_usize();
     let brk = space.brk().as_usize();
     let delta = (cap - brk + 1) as isize;
-    refused(&mut space, delta, &mut frames, SbrkError::AboveCap { requested: cap + 1, cap });
+    refused(
+        &mut space,
+        delta,
+        &mut frames,
+        SbrkError::AboveCap {
+            requested: cap + 1,
+            cap,
+        },
+    );
     let requested = brk + 0x1000_0000;
-    refused(&mut space, 0x1000_0000, &mut frames, SbrkError::AboveCap { requested, cap });
+    refused(
+        &mut space,
+        0x1000_0000,
+        &mut frames,
+        SbrkError::AboveCap { requested, cap },
+    );
     // The cap lies a guard gap below the lowest possible stack page.
     let layout = *space.layout();
     assert_eq!(
@@ -246,9 +299,25 @@ fn refuses_shrinking_below_the_heap_start<M: Mode>() {
     let env = Env::new(64);
     let mut frames = env.frames();
     let mut space = setup::<M>(&env, &mut frames);
-    refused(&mut space, -1, &mut frames, SbrkError::BelowStart { requested: PROGRAM_HEAP - 1, start: PROGRAM_HEAP });
+    refused(
+        &mut space,
+        -1,
+        &mut frames,
+        SbrkError::BelowStart {
+            requested: PROGRAM_HEAP - 1,
+            start: PROGRAM_HEAP,
+        },
+    );
     sbrk(&mut space, 10, &mut frames);
-    refused(&mut space, -11, &mut frames, SbrkError::BelowStart { requested: PROGRAM_HEAP - 1, start: PROGRAM_HEAP });
+    refused(
+        &mut space,
+        -11,
+        &mut frames,
+        SbrkError::BelowStart {
+            requested: PROGRAM_HEAP - 1,
+            start: PROGRAM_HEAP,
+        },
+    );
     space.destroy(&mut frames);
     frames.assert_no_leaks();
 }
@@ -258,10 +327,27 @@ fn refuses_isize_min<M: Mode>() {
     let mut frames = env.frames();
     let mut space = setup::<M>(&env, &mut frames);
     let brk = space.brk().as_usize();
-    refused(&mut space, isize::MIN, &mut frames, SbrkError::Overflow { brk, delta: isize::MIN });
+    refused(
+        &mut space,
+        isize::MIN,
+        &mut frames,
+        SbrkError::Overflow {
+            brk,
+            delta: isize::MIN,
+        },
+    );
     // Also the mode's own minimum (i32::MIN on Sv32): the break would go below zero.
-    let min = if is64::<M>() { isize::MIN } else { i32::MIN as isize };
-    refused(&mut space, min, &mut frames, SbrkError::Overflow { brk, delta: min });
+    let min = if is64::<M>() {
+        isize::MIN
+    } else {
+        i32::MIN as isize
+    };
+    refused(
+        &mut space,
+        min,
+        &mut frames,
+        SbrkError::Overflow { brk, delta: min },
+    );
     space.destroy(&mut frames);
     frames.assert_no_leaks();
 }
@@ -271,7 +357,15 @@ fn refuses_isize_max<M: Mode>() {
     let mut frames = env.frames();
     let mut space = setup::<M>(&env, &mut frames);
     let brk = space.brk().as_usize();
-    refused(&mut space, isize::MAX, &mut frames, SbrkError::Overflow { brk, delta: isize::MAX });
+    refused(
+        &mut space,
+        isize::MAX,
+        &mut frames,
+        SbrkError::Overflow {
+            brk,
+            delta: isize::MAX,
+        },
+    );
     space.destroy(&mut frames);
     frames.assert_no_leaks();
 }
@@ -283,10 +377,20 @@ fn refuses_a_break_beyond_the_mode_top<M: Mode>() {
     let brk = space.brk().as_usize();
     if is64::<M>() {
         let delta = (1isize << 38) - brk as isize;
-        refused(&mut space, delta, &mut frames, SbrkError::Overflow { brk, delta });
+        refused(
+            &mut space,
+            delta,
+            &mut frames,
+            SbrkError::Overflow { brk, delta },
+        );
         let cap = space.layout().heap_cap().as_usize();
         let requested = (1 << 38) - 1;
-        refused(&mut space, delta - 1, &mut frames, SbrkError::AboveCap { requested, cap });
+        refused(
+            &mut space,
+            delta - 1,
+            &mut frames,
+            SbrkError::AboveCap { requested, cap },
+        );
     } else {
         // A 32-bit delta cannot reach the Sv32 top from the heap: the largest one is a real
         // (too large) request that runs out of frames and rolls back.
@@ -312,9 +416,19 @@ fn refuses_deltas_wider_than_the_mode_registers<M: Mode>() {
         assert_eq!(space.sbrk(delta, &mut frames), Err(SbrkError::OutOfMemory));
     } else {
         // On RV32 this value is not a positive 32-bit delta.
-        refused(&mut space, delta, &mut frames, SbrkError::Overflow { brk, delta });
+        refused(
+            &mut space,
+            delta,
+            &mut frames,
+            SbrkError::Overflow { brk, delta },
+        );
         let below = -0x8000_0001isize;
-        refused(&mut space, below, &mut frames, SbrkError::Overflow { brk, delta: below });
+        refused(
+            &mut space,
+            below,
+            &mut frames,
+            SbrkError::Overflow { brk, delta: below },
+        );
     }
     space.destroy(&mut frames);
     frames.assert_no_leaks();
@@ -336,7 +450,11 @@ fn out_of_frames_at_every_allocation_rolls_back<M: Mode>() {
             let before = snapshot(&space);
             let out = frames.outstanding();
             fail(&mut frames, plan);
-            assert_eq!(space.sbrk(grow, &mut frames), Err(SbrkError::OutOfMemory), "{plan:?}");
+            assert_eq!(
+                space.sbrk(grow, &mut frames),
+                Err(SbrkError::OutOfMemory),
+                "{plan:?}"
+            );
             fail(&mut frames, FailPlan::Never);
             assert_eq!(snapshot(&space), before, "{plan:?}");
             assert_eq!(frames.outstanding(), out, "{plan:?}");

@@ -296,7 +296,11 @@ pub fn check_tables<M: Mode>(arena: &Arena, space: &Space<'_, M>) -> usize {
     let mut user_leaves = 0;
     for leaf in &tree.leaves {
         let flags = u64::from(leaf.flags);
-        assert!(flags & (PTE_W | PTE_X) != PTE_W | PTE_X, "W+X at {:#x}", leaf.va);
+        assert!(
+            flags & (PTE_W | PTE_X) != PTE_W | PTE_X,
+            "W+X at {:#x}",
+            leaf.va
+        );
         assert!(leaf.va >= 0x1000, "page 0 mapped");
         assert_eq!(leaf.size, rvmm::PageSize::Size4KiB);
         if flags & PTE_U != 0 {
@@ -304,7 +308,11 @@ pub fn check_tables<M: Mode>(arena: &Arena, space: &Space<'_, M>) -> usize {
             let in_region = space.regions().any(|r| {
                 r.perms.contains(Perms::U) && r.start.as_u64() <= leaf.va && leaf.va < r.end()
             });
-            assert!(in_region, "U leaf at {:#x} outside every user region", leaf.va);
+            assert!(
+                in_region,
+                "U leaf at {:#x} outside every user region",
+                leaf.va
+            );
         }
     }
     assert_eq!(user_leaves, user_pages);

@@ -82,6 +82,8 @@ impl fmt::Display for ElfError {
     }
 }
 
+impl core::error::Error for ElfError {}
+
 /// The two layouts of ELF headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ElfClass {
@@ -203,10 +205,8 @@ impl<'a> ElfImage<'a> {
         };
         let mut loadable = 0;
         for i in 0..phnum {
-            if let Some(seg) = image.header(i)? {
-                if seg.memsz > 0 {
-                    loadable += 1;
-                }
+            if image.header(i)?.is_some_and(|seg| seg.memsz > 0) {
+                loadable += 1;
             }
         }
         if loadable == 0 {

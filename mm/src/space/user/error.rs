@@ -154,6 +154,8 @@ macro_rules! display {
                 match *self { $($pat => write!(f, $($fmt),+),)+ }
             }
         }
+
+        impl core::error::Error for $t {}
     };
 }
 

@@ -36,8 +36,9 @@ impl<M: Mode, P: PhysMem + Clone> UserSpace<M, P> {
                 let Some((from, _)) = self.frame_at(va) else {
                     continue; // every page of a span is mapped (invariant)
                 };
-                let copied =
-                    child.map_fresh(va, span.perms, frames, |bytes| self.read_frame(from, 0, bytes));
+                let copied = child.map_fresh(va, span.perms, frames, |bytes| {
+                    self.read_frame(from, 0, bytes)
+                });
                 if copied.is_err() {
                     child.destroy(frames);
                     return Err(OutOfMemory);

@@ -55,7 +55,10 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         // Sv32 runs on RV32 (4-byte entries, 32-bit registers): a delta is a signed 32-bit
         // value there, whatever the host's isize.
         let register_bits = (M::ENTRY_BYTES * 8) as u32;
-        let (lo, hi) = (-(1i128 << (register_bits - 1)), 1i128 << (register_bits - 1));
+        let (lo, hi) = (
+            -(1i128 << (register_bits - 1)),
+            1i128 << (register_bits - 1),
+        );
         let d = delta as i128;
         if d < lo || d >= hi {
             return Err(overflow);

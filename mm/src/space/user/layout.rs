@@ -86,6 +86,8 @@ impl fmt::Display for LimitsError {
     }
 }
 
+impl core::error::Error for LimitsError {}
+
 /// The fixed addresses of one space, derived from its mode and [`Limits`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {

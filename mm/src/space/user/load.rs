@@ -61,13 +61,14 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
             return Err(LoadError::EntryNotExecutable(entry));
         }
         for n in 0..count {
-            if let (span, Some(seg)) = placed[n] {
-                if self.fill_segment(&elf, &seg, span, frames).is_err() {
-                    for (span, _) in &placed[..=n] {
-                        self.release(span.start, span.pages, frames).ignore(); // not live
-                    }
-                    return Err(LoadError::OutOfMemory);
+            let (span, Some(seg)) = placed[n] else {
+                continue;
+            };
+            if self.fill_segment(&elf, &seg, span, frames).is_err() {
+                for (span, _) in &placed[..=n] {
+                    self.release(span.start, span.pages, frames).ignore(); // not live
                 }
+                return Err(LoadError::OutOfMemory);
             }
         }
         let mut end = USER_TEXT_START;

@@ -52,9 +52,13 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
             core::slice::from_raw_parts_mut(ptr.as_ptr(), PAGE_SIZE)
         };
         fill(bytes);
-        let mapped = self
-            .table
-            .map(range(page, 1), frame.start(), perms, PageSizes::Only4KiB, frames);
+        let mapped = self.table.map(
+            range(page, 1),
+            frame.start(),
+            perms,
+            PageSizes::Only4KiB,
+            frames,
+        );
         match mapped {
             // The caller reports the flush for the whole run it maps.
             Ok(flush) => {
@@ -135,7 +139,10 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// this space's data frames (a leaf other than the trampoline's: callers find it through a
     /// U leaf, or it is the trap frame) and the bytes must lie in it (else nothing is copied).
     pub(super) fn read_frame(&self, frame: Frame, offset: usize, out: &mut [u8]) {
-        let Some(ptr) = self.frame_ptr(frame).filter(|_| offset + out.len() <= PAGE_SIZE) else {
+        let Some(ptr) = self
+            .frame_ptr(frame)
+            .filter(|_| offset + out.len() <= PAGE_SIZE)
+        else {
             return;
         };
         // SAFETY: the frame is a data frame the space owns (module argument), valid for
@@ -148,7 +155,10 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
 
     /// Copies `data` to `offset` in `frame`, under the same conditions as `read_frame`.
     pub(super) fn write_frame(&mut self, frame: Frame, offset: usize, data: &[u8]) {
-        let Some(ptr) = self.frame_ptr(frame).filter(|_| offset + data.len() <= PAGE_SIZE) else {
+        let Some(ptr) = self
+            .frame_ptr(frame)
+            .filter(|_| offset + data.len() <= PAGE_SIZE)
+        else {
             return;
         };
         // SAFETY: as in `read_frame`, with `&mut self` excluding every other access.
