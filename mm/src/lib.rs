@@ -23,6 +23,7 @@ pub mod space;
 pub mod tlb;
 
 pub use addr::{AddrError, Frame, Page, PageSize, PhysAddr, VirtAddr};
+pub use frame::{FrameAllocator, FreeError, HartCache, InitError, Junk, Stats};
 pub use frame::{FrameSource, OutOfMemory};
 pub use phys::PhysMem;
 pub use tlb::{Flush, Tlb};

@@ -1,0 +1,305 @@
+//! The shared allocator: init from RAM ranges, `alloc`/`free` under one lock, counters.
+
+use super::batch::BatchList;
+use super::hart::Slot;
+use super::maps::{self, Listed, NotAllocated, States};
+use super::ranges::usable_runs;
+use super::{FrameSource, FreeError, InitError, Junk, MAX_HARTS, OutOfMemory, Stats};
+use crate::addr::{Frame, PhysAddr, PhysRange};
+use crate::phys::{PhysMem, fill_frame};
+use core::convert::Infallible;
+use core::fmt;
+use core::ptr::NonNull;
+use lock_api::{Mutex, RawMutex};
+
+/// What the lock protects.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub list: BatchList,
+    pub low_water: usize,
+    pub listed: Listed,
+}
+
+impl Shared {
+    /// Records the list's size after something was taken from it.
+    pub fn note_low(&mut self) {
+        self.low_water = self.low_water.min(self.list.count());
+    }
+}
+
+/// The physical frame allocator (`kalloc`/`kfree`): O(1) `alloc` and `free` of 4 KiB frames
+/// under one lock `R`, O(1) detection of bad frees, contiguous runs, and per-hart caches
+/// ([`HartCache`](super::HartCache)).
+///
+/// `P` is how frames are reached (`Identity` in a kernel, `&Arena` in tests). `R` is the lock;
+/// a kernel passes one that keeps interrupts off while held, so an interrupt handler on the
+/// same hart cannot spin on a lock its own hart holds.
+///
+/// ```
+/// use rvmm::addr::PhysRange;
+/// use rvmm::frame::{FrameAllocator, FreeError, Junk};
+/// use rvmm_testkit::Arena;
+///
+/// let arena = Arena::new(0x8000_0000, 64 * 4096);
+/// let kernel_image = PhysRange::with_len(0x8000_0000, 0x4800).unwrap(); // frames 0..5
+/// // SAFETY: the arena's frames outside the kernel image are used by nothing else.
+/// let frames = unsafe { FrameAllocator::new(&arena, &[arena.range()], &[kernel_image], Junk::Fill) }
+///     .unwrap();
+/// assert_eq!(frames.stats().total, 64 - 5 - 1); // one frame holds the bookkeeping
+/// let f = frames.alloc_zeroed().unwrap();
+/// // SAFETY: `f` came from `frames` and is not used after this.
+/// assert_eq!(unsafe { frames.free(f) }, Ok(()));
+/// assert_eq!(unsafe { frames.free(f) }, Err(FreeError::DoubleFree(f)));
+/// ```
+pub struct FrameAllocator<P: PhysMem, R: RawMutex = spin::mutex::SpinMutex<()>> {
+    pub(super) mem: P,
+    /// Frame number of index 0, the lowest usable frame.
+    pub(super) base: u64,
+    /// Indices run over `0..span`.
+    pub(super) span: u64,
+    pub(super) states: States,
+    bookkeeping: (Frame, usize),
+    total: usize,
+    junk: Junk,
+    pub(super) shared: Mutex<R, Shared>,
+    pub(super) slots: [Slot; MAX_HARTS],
+}
+
+/// Frame number `n`, which came from a valid `PhysRange` and so is a valid frame.
+fn frame_number(n: u64) -> Frame {
+    match Frame::from_number(n) {
+        Ok(f) => f,
+        Err(_) => unreachable!("frame numbers come from valid physical ranges"),
+    }
+}
+
+impl<P: PhysMem> FrameAllocator<P> {
+    /// An allocator, locked by a spin lock, over the frames of `ram` (edges trimmed inward)
+    /// that touch no `reserved` range. Ranges may overlap and come in any order. The bookkeeping
+    /// (a byte and a bit per frame of the span) is carved out of the lowest run of usable frames
+    /// long enough for it. Takes O(frames).
+    ///
+    /// # Safety
+    /// Those frames are handed to the allocator: `mem` backs them and nothing else (no other
+    /// allocator either) uses them while the allocator lives.
+    pub unsafe fn new(
+        mem: P,
+        ram: &[PhysRange],
+        reserved: &[PhysRange],
+        junk: Junk,
+    ) -> Result<Self, InitError> {
+        // SAFETY: the caller's contract is passed on unchanged.
+        unsafe { Self::with_lock(mem, ram, reserved, junk) }
+    }
+}
+
+impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
+    /// As [`FrameAllocator::new`], with the lock type `R` chosen by the caller.
+    ///
+    /// # Safety
+    /// As for [`FrameAllocator::new`].
+    pub unsafe fn with_lock(
+        mem: P,
+        ram: &[PhysRange],
+        reserved: &[PhysRange],
+        junk: Junk,
+    ) -> Result<Self, InitError> {
+        let (mut lo, mut hi, mut usable) = (u64::MAX, 0, 0);
+        usable_runs(ram, reserved, |s, e| {
+            for n in s..e {
+                mem.frame_ptr(frame_number(n))
+                    .ok_or(InitError::NotBacked(frame_number(n)))?;
+            }
+            (lo, hi, usable) = (lo.min(s), hi.max(e), usable + (e - s));
+            Ok(())
+        })?;
+        if usable == 0 {
+            return Err(InitError::NoMemory);
+        }
+        let span = hi - lo;
+        if span > u32::MAX as u64 {
+            return Err(InitError::SpanTooLarge { frames: span });
+        }
+        let need = maps::frames_needed(span);
+        let mut at = None;
+        let _ = usable_runs::<Infallible>(ram, reserved, |s, e| {
+            at = at.or((e - s >= need).then_some(s));
+            Ok(())
+        });
+        let at = at.ok_or(InitError::NoRoomForBookkeeping { frames: need })?;
+        if usable == need {
+            return Err(InitError::NoMemory);
+        }
+        // SAFETY: the frames are usable RAM, backed (checked above) and ours by the contract.
+        let (states, listed) = unsafe { maps::zeroed(&mem, frame_number(at), span) };
+        let mut list = BatchList::new();
+        let _ = usable_runs::<Infallible>(ram, reserved, |s, e| {
+            for n in (s..e).filter(|n| !(at..at + need).contains(n)) {
+                let i = (n - lo) as u32;
+                states.add_free(&mem, i);
+                let ptr = || mem.frame_ptr(frame_number(n)).expect("checked above");
+                // SAFETY: a usable frame (backed, checked above), ours by the contract.
+                unsafe { list.push(i, ptr) };
+            }
+            Ok(())
+        });
+        let total = list.count();
+        Ok(FrameAllocator {
+            mem,
+            base: lo,
+            span,
+            states,
+            bookkeeping: (frame_number(at), need as usize),
+            total,
+            junk,
+            shared: Mutex::new(Shared {
+                low_water: total,
+                list,
+                listed,
+            }),
+            slots: [const { Slot::new() }; MAX_HARTS],
+        })
+    }
+
+    /// The frame with index `i`.
+    pub(super) fn frame(&self, i: u32) -> Frame {
+        frame_number(self.base + i as u64)
+    }
+
+    /// The memory of managed frame `i`.
+    pub(super) fn ptr(&self, i: u32) -> NonNull<u8> {
+        self.frame_ptr(self.frame(i))
+    }
+
+    /// The memory of managed `frame`.
+    fn frame_ptr(&self, frame: Frame) -> NonNull<u8> {
+        let p = self.mem.frame_ptr(frame);
+        p.expect("PhysMem stopped backing a frame it backed at init")
+    }
+
+    /// The index of `frame` if the allocator manages it.
+    pub(super) fn index(&self, frame: Frame) -> Result<u32, FreeError> {
+        match frame.number().checked_sub(self.base) {
+            Some(i) if i < self.span && self.states.is_managed(&self.mem, i as u32) => Ok(i as u32),
+            _ => Err(FreeError::Foreign(frame)),
+        }
+    }
+
+    /// Checks a frame being freed, marks it free, junk-fills it and returns its index. After
+    /// this the frame belongs to the caller's list (shared or cached) and must go on it.
+    pub(super) fn accept(&self, frame: Frame) -> Result<u32, FreeError> {
+        let i = match frame.number().checked_sub(self.base) {
+            Some(i) if i < self.span => i as u32,
+            _ => return Err(FreeError::Foreign(frame)),
+        };
+        match self.states.mark_free(&self.mem, i) {
+            Ok(()) => {}
+            Err(NotAllocated::Free) => return Err(FreeError::DoubleFree(frame)),
+            Err(NotAllocated::Foreign) => return Err(FreeError::Foreign(frame)),
+        }
+        if self.junk == Junk::Fill {
+            // SAFETY: the caller of `free` gave the frame up; marking it free made it ours.
+            unsafe { fill_frame(self.ptr(i), Junk::FREED) };
+        }
+        Ok(i)
+    }
+
+    /// Marks frame `i`, just taken off a list, as allocated and junk-fills it.
+    pub(super) fn hand_out(&self, i: u32) -> Frame {
+        self.states.mark_allocated(&self.mem, i);
+        if self.junk == Junk::Fill {
+            // SAFETY: taken off a list, so nobody else holds it.
+            unsafe { fill_frame(self.ptr(i), Junk::ALLOCATED) };
+        }
+        self.frame(i)
+    }
+
+    /// Fills a frame the caller just allocated with zeroes.
+    pub(super) fn zero(&self, frame: Frame) -> Frame {
+        // SAFETY: the caller just allocated the frame and has not handed it on.
+        unsafe { fill_frame(self.frame_ptr(frame), 0) };
+        frame
+    }
+
+    /// One frame from the shared list.
+    pub fn alloc(&self) -> Result<Frame, OutOfMemory> {
+        let i = {
+            let mut s = self.shared.lock();
+            let i = s.list.pop().ok_or(OutOfMemory)?;
+            s.note_low();
+            i
+        };
+        Ok(self.hand_out(i))
+    }
+
+    /// One frame filled with zeroes.
+    pub fn alloc_zeroed(&self) -> Result<Frame, OutOfMemory> {
+        self.alloc().map(|f| self.zero(f))
+    }
+
+    /// Gives `frame` back to the shared list. A foreign or already free frame is refused with
+    /// the allocator unchanged.
+    ///
+    /// # Safety
+    /// The caller owns `frame` (it was allocated here and not freed since) and does not use it
+    /// after this call. Breaking this is still refused where detectable (double free).
+    pub unsafe fn free(&self, frame: Frame) -> Result<(), FreeError> {
+        let i = self.accept(frame)?;
+        // SAFETY: `accept` made the frame ours; it goes on the list and nowhere else.
+        unsafe { self.shared.lock().list.push(i, || self.ptr(i)) };
+        Ok(())
+    }
+
+    /// As [`free`](Self::free), for a raw address, which must be the start of a frame.
+    ///
+    /// # Safety
+    /// As for [`free`](Self::free).
+    pub unsafe fn free_addr(&self, addr: PhysAddr) -> Result<(), FreeError> {
+        let frame = Frame::from_start(addr).map_err(|_| FreeError::Unaligned(addr))?;
+        // SAFETY: the caller's contract is passed on unchanged.
+        unsafe { self.free(frame) }
+    }
+
+    /// The counters. `free` is a snapshot: hart caches change it without the lock.
+    pub fn stats(&self) -> Stats {
+        let s = self.shared.lock();
+        let cached = self.slots.iter().map(Slot::cached).sum();
+        Stats {
+            free: s.list.count() + cached,
+            cached,
+            total: self.total,
+            low_water: s.low_water,
+        }
+    }
+
+    /// The frames holding the allocator's bookkeeping: the first one and how many. They are
+    /// taken from the RAM given at init and are foreign to `free`.
+    pub fn bookkeeping_frames(&self) -> (Frame, usize) {
+        self.bookkeeping
+    }
+}
+
+impl<P: PhysMem, R: RawMutex> fmt::Debug for FrameAllocator<P, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameAllocator")
+            .field("base", &self.frame(0))
+            .field("span", &self.span)
+            .field("junk", &self.junk)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+// SAFETY: `alloc` returns frames taken off the list and marked allocated, so no
+// one else gets them until they are freed; all of them are backed by the allocator's `P`.
+unsafe impl<P: PhysMem, R: RawMutex> FrameSource for &FrameAllocator<P, R> {
+    fn allocate(&mut self) -> Result<Frame, OutOfMemory> {
+        self.alloc()
+    }
+
+    unsafe fn deallocate(&mut self, frame: Frame) {
+        // SAFETY: the caller's contract (frame from `allocate`, unused after) is `free`'s.
+        // A detected misuse is refused with the state unchanged; there is no one to tell.
+        let _ = unsafe { self.free(frame) };
+    }
+}

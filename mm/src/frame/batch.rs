@@ -1,0 +1,170 @@
+//! A stack of free frames kept inside free frames, a batch per frame.
+//!
+//! Each frame on the stack is a [`Batch`] node that also holds the numbers of up to [`CAP`]
+//! other free frames. A pop takes a number from the head node's array and never touches the
+//! frame it hands out; only when the array is empty is the node frame itself handed out. So a
+//! cold pop costs a cache miss once per `CAP + 1` frames instead of once per frame.
+//!
+//! Nodes are accessed field by field through raw pointers, never as `&Batch`: a 4 KiB
+//! reference per pop would be costly for Miri and is not needed.
+
+use crate::addr::PAGE_SIZE;
+use core::ptr::NonNull;
+
+/// Frame numbers one batch node holds besides itself: what fits in a 4 KiB frame. Under Miri,
+/// a handful, so that small tests cross many batch boundaries.
+pub(super) const CAP: usize = if cfg!(miri) { 14 } else { 1020 };
+
+/// The layout of a free frame that serves as a list node. Frame numbers are relative to the
+/// allocator's lowest managed frame.
+#[repr(C)]
+struct Batch {
+    next: Option<NonNull<Batch>>,
+    me: u32,
+    len: u32,
+    frames: [u32; CAP],
+}
+
+const _: () = assert!(size_of::<Batch>() <= PAGE_SIZE);
+
+/// A stack of free frames: the nodes reachable from `head` and the numbers they hold.
+///
+/// Invariant: every node reachable from `head` is a frame this list owns, written by `push`,
+/// with `len <= CAP` and `frames[..len]` holding the list's other frames.
+#[derive(Debug)]
+pub(super) struct BatchList {
+    head: Option<NonNull<Batch>>,
+    count: usize,
+}
+
+// SAFETY: a `BatchList` owns the free frames it links (nodes and the frames they name); they
+// are reached only through it, so moving it to another thread moves that ownership with it.
+unsafe impl Send for BatchList {}
+
+impl BatchList {
+    /// An empty list.
+    pub const fn new() -> Self {
+        BatchList {
+            head: None,
+            count: 0,
+        }
+    }
+
+    /// Frames on the list, nodes included.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The head node's `(len, next)`.
+    fn head_fields(&self) -> Option<(usize, Option<NonNull<Batch>>)> {
+        let b = self.head?.as_ptr();
+        // SAFETY: list invariant; `&self` rules out a concurrent change.
+        Some(unsafe { ((*b).len as usize, (*b).next) })
+    }
+
+    /// Whether the next push will turn the pushed frame into a new node.
+    pub fn head_full(&self) -> bool {
+        self.head_fields().is_none_or(|(len, _)| len == CAP)
+    }
+
+    /// Whether the list has more than one node.
+    pub fn has_second(&self) -> bool {
+        self.head_fields().is_some_and(|(_, next)| next.is_some())
+    }
+
+    /// Pushes free frame `index`. `frame` gives its memory, needed only if it becomes a node.
+    ///
+    /// # Safety
+    /// The caller owns the frame and gives it to the list: `frame()` is valid for `PAGE_SIZE`
+    /// bytes, 4 KiB aligned, and nothing else touches it until it is popped.
+    pub unsafe fn push(&mut self, index: u32, frame: impl FnOnce() -> NonNull<u8>) {
+        self.count += 1;
+        match (self.head, self.head_fields()) {
+            (Some(b), Some((len, _))) if len < CAP => {
+                let b = b.as_ptr();
+                // SAFETY: list invariant; `&mut self` makes the access exclusive.
+                unsafe {
+                    (*b).frames[len] = index;
+                    (*b).len += 1;
+                }
+            }
+            _ => {
+                let node = frame().cast::<Batch>();
+                // SAFETY: the caller hands the frame over; it is big and aligned enough for a
+                // Batch. Writing the whole node keeps every byte of it initialised.
+                unsafe {
+                    node.write(Batch {
+                        next: self.head,
+                        me: index,
+                        len: 0,
+                        frames: [0; CAP],
+                    })
+                };
+                self.head = Some(node);
+            }
+        }
+    }
+
+    /// Pops a free frame's index: a number from the head node, or the head node itself.
+    pub fn pop(&mut self) -> Option<u32> {
+        let b = self.head?.as_ptr();
+        self.count -= 1;
+        // SAFETY: list invariant; `&mut self` makes the access exclusive.
+        unsafe {
+            if (*b).len > 0 {
+                (*b).len -= 1;
+                return Some((*b).frames[(*b).len as usize]);
+            }
+            self.head = (*b).next;
+            Some((*b).me)
+        }
+    }
+
+    /// Detaches the head node with the numbers it holds, as a list of its own.
+    pub fn take_batch(&mut self) -> BatchList {
+        let Some(head) = self.head else {
+            return BatchList::new();
+        };
+        let b = head.as_ptr();
+        // SAFETY: list invariant; `&mut self` makes the access exclusive.
+        let count = unsafe {
+            self.head = (*b).next.take();
+            1 + (*b).len as usize
+        };
+        self.count -= count;
+        BatchList {
+            head: Some(head),
+            count,
+        }
+    }
+
+    /// Moves every frame of `other` onto this list. O(nodes of `other`).
+    pub fn append(&mut self, mut other: BatchList) {
+        let Some(mut tail) = other.head else { return };
+        // SAFETY: list invariant of `other`, which we own by value.
+        unsafe {
+            while let Some(next) = (*tail.as_ptr()).next {
+                tail = next;
+            }
+            (*tail.as_ptr()).next = self.head.take();
+        }
+        self.head = other.head.take();
+        self.count += core::mem::take(&mut other.count);
+    }
+
+    /// Calls `f` with every frame index on the list. Touches the node frames only.
+    pub fn for_each(&self, mut f: impl FnMut(u32)) {
+        let mut at = self.head;
+        while let Some(b) = at {
+            let b = b.as_ptr();
+            // SAFETY: list invariant; `&self` rules out a concurrent change.
+            unsafe {
+                f((*b).me);
+                for k in 0..(*b).len as usize {
+                    f((*b).frames[k]);
+                }
+                at = (*b).next;
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Per-hart caches: a hart takes a whole batch from the shared list under the lock, then
+//! allocates and frees from it without the lock (the per-frame states, atomic, still catch bad frees).
+
+use super::allocator::FrameAllocator;
+use super::batch::BatchList;
+use super::{FrameSource, FreeError, OutOfMemory};
+use crate::addr::Frame;
+use crate::phys::PhysMem;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use lock_api::RawMutex;
+
+/// How many hart caches one allocator offers (ids `0..MAX_HARTS`).
+pub const MAX_HARTS: usize = 8;
+
+/// A cache slot: claimed by at most one [`HartCache`], which publishes its frame count here so
+/// the allocator's free count includes cached frames. One cache line each: no false sharing.
+#[derive(Debug)]
+#[repr(align(64))]
+pub(super) struct Slot {
+    claimed: AtomicBool,
+    cached: AtomicUsize,
+}
+
+impl Slot {
+    pub const fn new() -> Self {
+        Slot {
+            claimed: AtomicBool::new(false),
+            cached: AtomicUsize::new(0),
+        }
+    }
+
+    /// Frames the slot's cache holds.
+    pub fn cached(&self) -> usize {
+        self.cached.load(Ordering::Relaxed)
+    }
+}
+
+/// A hart's private cache of free frames in front of a [`FrameAllocator`]'s shared list.
+///
+/// It holds at most two batches (up to 2 x [`BATCH_FRAMES`](super::BATCH_FRAMES)): it refills with one batch from the
+/// shared list when empty and gives one back when a free would start a third, so a hart takes
+/// the lock about once per thousand operations. Cached frames count as free in
+/// [`FrameAllocator::stats`], but only this cache hands them out: another hart can see
+/// [`OutOfMemory`] while caches hold frames. Dropping the cache returns its frames.
+pub struct HartCache<'a, P: PhysMem, R: RawMutex = spin::mutex::SpinMutex<()>> {
+    owner: &'a FrameAllocator<P, R>,
+    slot: &'a Slot,
+    list: BatchList,
+}
+
+impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
+    /// Claims hart cache `id`; `None` if `id >= MAX_HARTS` or the slot is already claimed.
+    /// The slot is released when the cache is dropped.
+    pub fn hart(&self, id: usize) -> Option<HartCache<'_, P, R>> {
+        let slot = self.slots.get(id)?;
+        let claim =
+            slot.claimed
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed);
+        claim.ok().map(|_| HartCache {
+            owner: self,
+            slot,
+            list: BatchList::new(),
+        })
+    }
+}
+
+impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
+    fn publish(&self) {
+        self.slot.cached.store(self.list.count(), Ordering::Relaxed);
+    }
+
+    /// One frame, from the cache; refills from the shared list when the cache is empty.
+    pub fn alloc(&mut self) -> Result<Frame, OutOfMemory> {
+        if self.list.count() == 0 {
+            let mut s = self.owner.shared.lock();
+            self.list = s.list.take_batch();
+            s.note_low();
+            self.publish(); // under the lock, so `stats` never sees the batch in neither place
+        }
+        let i = self.list.pop().ok_or(OutOfMemory)?;
+        self.publish();
+        Ok(self.owner.hand_out(i))
+    }
+
+    /// One frame filled with zeroes.
+    pub fn alloc_zeroed(&mut self) -> Result<Frame, OutOfMemory> {
+        self.alloc().map(|f| self.owner.zero(f))
+    }
+
+    /// Gives `frame` back to the cache. A foreign or already free frame (wherever it is
+    /// cached) is refused with the allocator unchanged.
+    ///
+    /// # Safety
+    /// As for [`FrameAllocator::free`].
+    pub unsafe fn free(&mut self, frame: Frame) -> Result<(), FreeError> {
+        let i = self.owner.accept(frame)?;
+        if self.list.head_full() && self.list.has_second() {
+            let mut s = self.owner.shared.lock();
+            s.list.append(self.list.take_batch());
+            self.publish();
+        }
+        // SAFETY: `accept` made the frame ours; it goes on this cache's list and nowhere else.
+        unsafe { self.list.push(i, || self.owner.ptr(i)) };
+        self.publish();
+        Ok(())
+    }
+}
+
+impl<P: PhysMem, R: RawMutex> Drop for HartCache<'_, P, R> {
+    fn drop(&mut self) {
+        let mut s = self.owner.shared.lock();
+        s.list
+            .append(core::mem::replace(&mut self.list, BatchList::new()));
+        self.publish();
+        drop(s);
+        self.slot.claimed.store(false, Ordering::Release);
+    }
+}
+
+// SAFETY: frames come off the cache's list and are marked allocated, so no one else gets them
+// until freed; all are backed by the owner's `P`.
+unsafe impl<P: PhysMem, R: RawMutex> FrameSource for HartCache<'_, P, R> {
+    fn allocate(&mut self) -> Result<Frame, OutOfMemory> {
+        self.alloc()
+    }
+
+    unsafe fn deallocate(&mut self, frame: Frame) {
+        // SAFETY: the caller's contract is `free`'s. A detected misuse is refused with the
+        // state unchanged; there is no one to tell.
+        let _ = unsafe { self.free(frame) };
+    }
+}

@@ -1,0 +1,186 @@
+//! Every way a free can be wrong is a typed error that leaves the allocator unchanged.
+
+use rvmm::addr::{Frame, PhysAddr, PhysRange};
+use rvmm::frame::{BATCH_FRAMES, FrameAllocator, FrameSource, FreeError, Junk};
+use rvmm::phys::PhysMem;
+use rvmm_testkit::Arena;
+use std::collections::BTreeSet;
+
+const BASE: u64 = 0x8000_0000;
+/// Enough frames for several batches (`BATCH_FRAMES` each: 1,021, or 15 under Miri).
+const FRAMES: u64 = if cfg!(miri) { 100 } else { 3_000 };
+
+fn frame(n: u64) -> Frame {
+    Frame::from_number((BASE >> 12) + n).unwrap()
+}
+
+fn range(start: u64, end: u64) -> PhysRange {
+    PhysRange::with_len(start, end - start).unwrap()
+}
+
+/// Arena frames 0..FRAMES; RAM is 1..FRAMES-1 with a hole at 40..45 and frames 60..65
+/// reserved; the bookkeeping lands on frame 1, so managed frames start at 2.
+fn setup(arena: &Arena) -> FrameAllocator<&Arena> {
+    let ram = [
+        range(BASE + 0x1000, BASE + 40 * 4096),
+        range(BASE + 110 * 4096, BASE + (FRAMES - 1) * 4096),
+    ];
+    let reserved = [range(BASE + 60 * 4096, BASE + 65 * 4096)];
+    // SAFETY: the arena is used by nothing else.
+    let a = unsafe { FrameAllocator::new(arena, &ram, &reserved, Junk::Fill) }.unwrap();
+    assert_eq!(a.bookkeeping_frames(), (frame(1), 1));
+    a
+}
+
+/// The free count and the set of frames on the shared list.
+fn snapshot<P: PhysMem>(a: &FrameAllocator<P>) -> (usize, BTreeSet<Frame>) {
+    (a.stats().free, drain(a))
+}
+
+/// Allocates every frame on the shared list, checks none comes twice, frees them back.
+fn drain<P: PhysMem>(a: &FrameAllocator<P>) -> BTreeSet<Frame> {
+    let mut got = Vec::new();
+    while let Ok(f) = a.alloc() {
+        got.push(f);
+    }
+    let set: BTreeSet<Frame> = got.iter().copied().collect();
+    assert_eq!(set.len(), got.len(), "a frame was handed out twice");
+    for f in got.into_iter().rev() {
+        // SAFETY: allocated just above and not used.
+        unsafe { a.free(f) }.unwrap();
+    }
+    set
+}
+
+#[test]
+fn foreign_and_unaligned_frees_are_refused_unchanged() {
+    let arena = Arena::new(BASE, FRAMES as usize * 4096);
+    let a = setup(&arena);
+    let before = snapshot(&a);
+    let foreign = [0, 1, 40, 44, 60, 64, FRAMES - 1, FRAMES, 1 << 20];
+    for n in foreign {
+        // SAFETY: not managed, so refused without being touched.
+        let got = unsafe { a.free(frame(n)) };
+        assert_eq!(got, Err(FreeError::Foreign(frame(n))), "frame {n}");
+    }
+    let below = Frame::from_number(0).unwrap();
+    // SAFETY: as above.
+    assert_eq!(unsafe { a.free(below) }, Err(FreeError::Foreign(below)));
+    let odd = PhysAddr::new(BASE + 5 * 4096 + 8).unwrap();
+    // SAFETY: refused before anything is touched.
+    assert_eq!(unsafe { a.free_addr(odd) }, Err(FreeError::Unaligned(odd)));
+    assert!(snapshot(&a) == before, "state changed");
+}
+
+#[test]
+fn double_free_of_list_entries_and_batch_nodes_is_refused_unchanged() {
+    let arena = Arena::new(BASE, FRAMES as usize * 4096);
+    let a = setup(&arena);
+    let before = snapshot(&a);
+    // Every managed frame is free now: entries, and the nodes (the first frame pushed at init,
+    // and one every `BATCH_FRAMES` frames after it).
+    let b = BATCH_FRAMES as u64;
+    for n in [2, 3, 30, b + 1, b + 2, 2 * b + 2, FRAMES - 2] {
+        // SAFETY: the frame is free, so the free is refused without touching it.
+        let got = unsafe { a.free(frame(n)) };
+        assert_eq!(got, Err(FreeError::DoubleFree(frame(n))), "frame {n}");
+        let addr = frame(n).start();
+        // SAFETY: as above.
+        let got = unsafe { a.free_addr(addr) };
+        assert_eq!(got, Err(FreeError::DoubleFree(frame(n))));
+    }
+    assert!(snapshot(&a) == before, "state changed");
+
+    // Nodes made by frees: free all frames in a scattered order, then free each again.
+    let mut got: Vec<Frame> = (0..before.0).map(|_| a.alloc().unwrap()).collect();
+    rvmm_testkit::Rng::new(7).shuffle(&mut got);
+    for &f in &got {
+        // SAFETY: allocated above and not used.
+        unsafe { a.free(f) }.unwrap();
+    }
+    for &f in &got {
+        // SAFETY: free already: refused untouched.
+        assert_eq!(unsafe { a.free(f) }, Err(FreeError::DoubleFree(f)));
+    }
+    assert!(snapshot(&a) == before, "state changed");
+}
+
+#[test]
+fn double_free_of_a_cached_frame_is_refused_from_everywhere() {
+    let arena = Arena::new(BASE, FRAMES as usize * 4096);
+    let a = setup(&arena);
+    let total = a.stats().total;
+    let mut cache = a.hart(0).unwrap();
+    let mut other = a.hart(1).unwrap();
+    let (f, g) = (cache.alloc().unwrap(), cache.alloc().unwrap());
+    // SAFETY: allocated above and not used.
+    unsafe { cache.free(f) }.unwrap();
+    let cached = a.stats().cached;
+    // `f` is free in `cache`: each free is refused without touching it.
+    // SAFETY: as said.
+    assert_eq!(unsafe { cache.free(f) }, Err(FreeError::DoubleFree(f)));
+    // SAFETY: as said.
+    assert_eq!(unsafe { other.free(f) }, Err(FreeError::DoubleFree(f)));
+    // SAFETY: as said.
+    assert_eq!(unsafe { a.free(f) }, Err(FreeError::DoubleFree(f)));
+    // SAFETY: not managed: refused.
+    let got = unsafe { cache.free(frame(1)) };
+    assert_eq!(got, Err(FreeError::Foreign(frame(1))));
+    assert_eq!(a.stats().cached, cached);
+    assert_eq!(a.stats().free, total - 1);
+    // A frame on the shared list freed into a cache.
+    let on_list = drain(&a).into_iter().next().unwrap();
+    // SAFETY: free on the shared list: refused untouched.
+    let got = unsafe { cache.free(on_list) };
+    assert_eq!(got, Err(FreeError::DoubleFree(on_list)));
+    // SAFETY: `g` was allocated above and not used.
+    unsafe { other.free(g) }.unwrap();
+    drop((cache, other));
+    assert_eq!(a.stats().free, total);
+    assert_eq!(drain(&a).len(), total);
+}
+
+#[test]
+fn free_contiguous_checks_every_frame_before_freeing_any() {
+    let arena = Arena::new(BASE, FRAMES as usize * 4096);
+    let a = setup(&arena);
+    let total = a.stats().total;
+    let run: Vec<Frame> = (0..total).map(|_| a.alloc().unwrap()).collect();
+    let low = *run.iter().min().unwrap();
+    // Frames 2..40 are all allocated; free one in the middle.
+    // SAFETY: allocated above and not used.
+    unsafe { a.free(frame(20)) }.unwrap();
+    // SAFETY: refused before any frame is freed.
+    let got = unsafe { a.free_contiguous(low, 30) };
+    assert_eq!(got, Err(FreeError::DoubleFree(frame(20))));
+    // SAFETY: as above.
+    let got = unsafe { a.free_contiguous(frame(35), 10) };
+    assert_eq!(got, Err(FreeError::Foreign(frame(40))));
+    assert_eq!(a.stats().free, 1);
+    // SAFETY: frames 2..20 are allocated and unused.
+    unsafe { a.free_contiguous(frame(2), 18) }.unwrap();
+    assert_eq!(a.stats().free, 19);
+    // SAFETY: an empty run frees nothing.
+    unsafe { a.free_contiguous(frame(0), 0) }.unwrap();
+    for f in run.into_iter().filter(|f| *f >= frame(21)) {
+        // SAFETY: allocated above and not used.
+        unsafe { a.free(f) }.unwrap();
+    }
+    assert_eq!(drain(&a).len(), total);
+}
+
+#[test]
+fn frame_source_deallocate_ignores_bad_frames() {
+    let arena = Arena::new(BASE, FRAMES as usize * 4096);
+    let a = setup(&arena);
+    let before = snapshot(&a);
+    let mut source = &a;
+    let f = source.allocate().unwrap();
+    // SAFETY: `f` came from `allocate` and is not used after this.
+    unsafe { source.deallocate(f) };
+    // SAFETY: a double free, which the source promises to refuse untouched.
+    unsafe { source.deallocate(f) };
+    // SAFETY: a foreign frame, likewise refused.
+    unsafe { source.deallocate(frame(1)) };
+    assert!(snapshot(&a) == before, "state changed");
+}
