@@ -1,19 +1,21 @@
 //! Segregated free lists with two-level bitmaps (TLSF): finding a fitting free chunk is a couple
 //! of `trailing_zeros`, whatever the heap holds.
 //!
-//! Chunk sizes below 1 KiB get one exact list per 16-byte size (rows 0 and 1), so a small request
-//! takes the head of its own list with no split. Above that, each power of two is cut into 32
-//! lists (row `r` covers `[2^(r+8), 2^(r+9))` in steps of `2^(r+3)`), so a list's chunks differ
-//! by at most 1/32 of their size: a good fit, not just a first fit.
+//! Chunk sizes below 2 KiB get one exact list per 16-byte size (rows 0 and 1), so a small request
+//! takes the head of its own list with no split. Above that, each power of two is cut into 64
+//! lists (row `r` covers `[2^(r+9), 2^(r+10))` in steps of `2^(r+3)`), so a list's chunks differ
+//! by at most 1/64 of their size: a good fit, not just a first fit.
 
 use crate::chunk::{Chunk, MIN_ALIGN};
 
 /// log2 of the lists per row.
-const SL_LOG: u32 = 5;
+const SL_LOG: u32 = 6;
 /// Lists per row.
 const SL: usize = 1 << SL_LOG;
-/// Rows: row 0 is linear (sizes below 512); the last row holds sizes up to `usize::MAX`.
-const FL_COUNT: usize = usize::BITS as usize - 8;
+/// A row's bitmap of non-empty lists.
+type Row = u64;
+/// Rows: row 0 is linear (sizes below `16 * SL`); the last row holds sizes up to `usize::MAX`.
+const FL_COUNT: usize = usize::BITS as usize - (SL_LOG as usize + 3);
 /// Sizes below this are binned exactly (one 16-byte size per list).
 pub(crate) const EXACT_LIMIT: usize = 1 << (SL_LOG + 5);
 
@@ -48,7 +50,7 @@ pub(crate) struct Bins {
     /// Bit `fl` set iff `rows[fl] != 0`.
     fl_map: usize,
     /// Bit `sl` of `rows[fl]` set iff list `(fl, sl)` is non-empty.
-    rows: [u32; FL_COUNT],
+    rows: [Row; FL_COUNT],
     /// List heads, `fl * SL + sl`.
     heads: [Chunk; FL_COUNT * SL],
 }
@@ -69,6 +71,10 @@ impl Bins {
 
     /// Adds free chunk `c` of `size` bytes (its header and footer already written).
     ///
+    /// The head of a list has no valid `prev`: whether a chunk is a head is told by comparing
+    /// it with the list head, so taking the head never has to touch the chunk after it (a
+    /// cache miss saved per allocation).
+    ///
     /// # Safety
     /// `c` must be a free chunk of `size` bytes not in any list.
     #[inline(always)]
@@ -81,7 +87,6 @@ impl Bins {
         // SAFETY: `c` and the old head are free chunks with room for both links.
         unsafe {
             c.set_next(*head);
-            c.set_prev(Chunk::NULL);
             if !head.is_null() {
                 head.set_prev(c);
             }
@@ -97,24 +102,25 @@ impl Bins {
     /// `c` must be in the list for `size`.
     #[inline(always)]
     pub(crate) unsafe fn unlink(&mut self, c: Chunk, size: usize) {
-        // SAFETY: `c` is a listed free chunk, so its links and its neighbours' are valid.
-        unsafe {
-            let (next, prev) = (c.next(), c.prev());
-            if !next.is_null() {
-                next.set_prev(prev);
-            }
-            if !prev.is_null() {
-                prev.set_next(next);
-                return;
-            }
-        }
         let (fl, sl) = list_of(size);
         // SAFETY: as in `insert`.
         let head = unsafe { self.heads.get_unchecked_mut(fl * SL + sl) };
-        // SAFETY: `c` has no predecessor, so it is the head; its `next` was read above.
-        *head = unsafe { c.next() };
-        if head.is_null() {
-            self.clear(fl, sl);
+        // SAFETY: `c` is a listed free chunk, so its `next` is valid, and so is its `prev`
+        // unless it is the head; its neighbours are listed free chunks too.
+        unsafe {
+            let next = c.next();
+            if *head == c {
+                *head = next;
+                if next.is_null() {
+                    self.clear(fl, sl);
+                }
+                return;
+            }
+            let prev = c.prev();
+            prev.set_next(next);
+            if !next.is_null() {
+                next.set_prev(prev);
+            }
         }
     }
 
@@ -148,7 +154,7 @@ impl Bins {
         if fl >= FL_COUNT {
             return None;
         }
-        let in_row = self.rows[fl] & (u32::MAX << sl);
+        let in_row = self.rows[fl] & (Row::MAX << sl);
         if in_row != 0 {
             return Some((fl, in_row.trailing_zeros() as usize));
         }
@@ -166,14 +172,11 @@ impl Bins {
     /// `head` must be the non-null head of that list.
     #[inline(always)]
     unsafe fn pop(&mut self, fl: usize, sl: usize, head: Chunk) {
-        // SAFETY: `head` is a listed free chunk; its successor, if any, is one too.
+        // SAFETY: `head` is a listed free chunk.
         let next = unsafe { head.next() };
         self.heads[fl * SL + sl] = next;
         if next.is_null() {
             self.clear(fl, sl);
-        } else {
-            // SAFETY: as above.
-            unsafe { next.set_prev(Chunk::NULL) };
         }
     }
 

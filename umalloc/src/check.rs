@@ -60,7 +60,7 @@ impl<S: Sbrk> Heap<S> {
             // stayed below `top` (checked above and below), so a header lives here.
             let head = unsafe { c.head() };
             let size = head & !FLAGS;
-            if size % MIN_ALIGN != 0 || size < MIN_ALIGN {
+            if !size.is_multiple_of(MIN_ALIGN) || size < MIN_ALIGN {
                 return fail(c, "size not a multiple of 16");
             }
             if head & FENCE == 0 && size < MIN_CHUNK {
@@ -101,7 +101,7 @@ impl<S: Sbrk> Heap<S> {
             return fail(c, "wilderness shorter than a word");
         }
         stats.wilderness = self.end.addr().saturating_sub(self.top.0.addr());
-        if stats.parked != self.quick.parked() {
+        if stats.parked != self.parked() {
             return fail(c, "quick-list count disagrees with parked chunks");
         }
         if stats.in_use != self.live {

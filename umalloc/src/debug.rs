@@ -89,7 +89,7 @@ impl<S: Sbrk> Heap<S> {
         let addr = ptr.addr();
         let foreign = Report::ForeignFree(addr);
         if self.base.is_null()
-            || addr % MIN_ALIGN != 0
+            || !addr.is_multiple_of(MIN_ALIGN)
             || addr < self.base.user().addr()
             || addr >= self.top.0.addr()
         {
@@ -100,10 +100,25 @@ impl<S: Sbrk> Heap<S> {
         // SAFETY: `c` lies inside the heap's chunks (below `top`), so it is our memory, and
         // initialized (the `Sbrk` contract); any word there reads as some integer.
         let head = unsafe { c.head() };
-        if head & INUSE == 0 || head & QUICK != 0 {
-            return Err(Report::DoubleFree(addr));
-        }
         let size = head & !FLAGS;
+        let double = Report::DoubleFree(addr);
+        if head == usize::from_ne_bytes([JUNK_FREED; WORD]) {
+            return Err(double); // a header that merged into its neighbour
+        }
+        if head & INUSE == 0 {
+            return Err(if self.bins.contains(c, size) {
+                double
+            } else {
+                foreign
+            });
+        }
+        if head & QUICK != 0 {
+            return Err(if self.quick.contains(c, size) {
+                double
+            } else {
+                foreign
+            });
+        }
         if head & FENCE != 0 || size < MIN_CHUNK || size > c.distance_to(self.top) {
             return Err(foreign);
         }

@@ -137,7 +137,7 @@ impl<S: Sbrk> Heap<S> {
             return 0;
         }
         let before = self.end.addr();
-        self.flush_quick();
+        self.flush_parked();
         self.trim(Trim::All);
         before - self.end.addr()
     }

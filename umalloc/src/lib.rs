@@ -28,6 +28,7 @@ mod debug;
 mod grow;
 mod heap;
 mod locked;
+mod prefetch;
 mod quick;
 mod resize;
 mod sbrk;

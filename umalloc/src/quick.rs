@@ -91,9 +91,21 @@ impl Quick {
         self.take(class * MIN_ALIGN)
     }
 
-    /// Whether nothing is parked.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.parked == 0
+    /// Whether `c` is parked in the list for `size` (walks that list).
+    #[cfg(feature = "debug")]
+    pub(crate) fn contains(&self, c: Chunk, size: usize) -> bool {
+        if size >= QUICK_LIMIT {
+            return false;
+        }
+        let mut at = self.heads[size / MIN_ALIGN];
+        while !at.is_null() {
+            if at == c {
+                return true;
+            }
+            // SAFETY: listed chunks are parked and hold a valid `next`.
+            at = unsafe { at.next() };
+        }
+        false
     }
 
     /// Chunks parked.

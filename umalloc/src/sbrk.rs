@@ -53,6 +53,7 @@ pub struct Region {
     len: usize,
     brk: usize,
     limit: usize,
+    peak: usize,
     grows: usize,
     shrinks: usize,
 }
@@ -74,6 +75,7 @@ impl Region {
             len,
             brk: 0,
             limit: len,
+            peak: 0,
             grows: 0,
             shrinks: 0,
         }
@@ -94,6 +96,11 @@ impl Region {
         self.brk
     }
 
+    /// The highest the break has been, in bytes from the start.
+    pub fn peak_offset(&self) -> usize {
+        self.peak
+    }
+
     /// How many times the break moved up and down (calls that changed it).
     pub fn moves(&self) -> (usize, usize) {
         (self.grows, self.shrinks)
@@ -110,6 +117,7 @@ unsafe impl Sbrk for Region {
         // SAFETY: `brk <= len`, so the result stays inside (or one past) the region.
         let old = unsafe { self.start.add(self.brk) };
         self.brk += increment;
+        self.peak = self.peak.max(self.brk);
         self.grows += usize::from(increment != 0);
         Some(old)
     }

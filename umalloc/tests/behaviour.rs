@@ -222,16 +222,27 @@ fn a_heap_that_cannot_start_returns_null() {
 #[test]
 fn check_counts_blocks_and_free_chunks() {
     let (_arena, mut heap) = heap();
-    let blocks: Vec<_> = (0..10).map(|_| heap.malloc(2000)).collect();
+    // 500-byte blocks are parked in the quick lists when freed, until flushed.
+    let blocks: Vec<_> = (0..10).map(|_| heap.malloc(500)).collect();
     // SAFETY: live blocks, freed once.
     unsafe {
         heap.free(blocks[2]);
         heap.free(blocks[5]);
     }
     let stats = heap.check().unwrap();
-    assert_eq!(stats.in_use, 8);
-    assert_eq!(stats.free, 2);
-    assert!(stats.free_bytes >= 4000);
+    assert_eq!(
+        (stats.in_use, stats.parked, stats.free),
+        (8, 2, 0),
+        "{stats:?}"
+    );
+    heap.flush_parked();
+    let stats = heap.check().unwrap();
+    assert_eq!(
+        (stats.in_use, stats.parked, stats.free),
+        (8, 0, 2),
+        "{stats:?}"
+    );
+    assert!(stats.free_bytes >= 1000);
     assert!(stats.wilderness < PAGE_SIZE + 8);
     for (i, p) in blocks.into_iter().enumerate() {
         if i != 2 && i != 5 {

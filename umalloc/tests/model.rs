@@ -67,11 +67,8 @@ impl Model {
             .unwrap();
         let block = self.blocks.remove(&key).unwrap();
         // SAFETY: the block is live.
-        assert!(
-            unsafe { holds(block.ptr, block.len, block.id) },
-            "block {} corrupted",
-            block.id
-        );
+        let intact = unsafe { holds(block.ptr, block.len, block.id) };
+        assert!(intact, "block {} corrupted", block.id);
         Some(block)
     }
 }
@@ -126,10 +123,8 @@ fn run(seed: u64) {
                 assert!(!p.is_null());
                 let kept = b.len.min(len);
                 // SAFETY: the first `kept` bytes came along.
-                assert!(
-                    unsafe { holds_prefix(p, b.len, kept, b.id) },
-                    "realloc lost contents"
-                );
+                let intact = unsafe { holds_prefix(p, b.len, kept, b.id) };
+                assert!(intact, "realloc lost contents");
                 m.add(p, len, MIN_ALIGN);
             }
             _ => {

@@ -26,11 +26,14 @@ impl Arena {
         Arena { ptr, layout }
     }
 
-    /// A break over the whole arena, starting at its start. Make one region per arena.
+    /// A break over the arena from its first page boundary (where a kernel's break would
+    /// start). Make one region per arena at a time.
     pub fn region(&self) -> Region {
-        // SAFETY: the arena is zeroed, valid for `layout.size()` bytes and outlives every heap
-        // in these tests (heaps are dropped before their arenas); callers make one region.
-        unsafe { Region::new(self.ptr.as_ptr(), self.layout.size()) }
+        let skip = self.ptr.as_ptr().addr().next_multiple_of(4096) - self.ptr.as_ptr().addr();
+        // SAFETY: the arena is zeroed, valid for `layout.size()` bytes (`skip < 4096` of them
+        // skipped) and outlives every heap made over it (heaps are dropped before their
+        // arenas); callers use one region at a time.
+        unsafe { Region::new(self.ptr.as_ptr().add(skip), self.layout.size() - skip) }
     }
 }
 
