@@ -1,0 +1,152 @@
+//! Every hart runs on the same `satp` and hammers kalloc/kfree on the shared allocator, each
+//! frame stamped with its hart id while held and verified before it is freed.
+
+use super::{Outcome, check};
+use crate::arch::{self, MAX_HARTS, csr::read_csr};
+use crate::mem::FRAMES;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use rvmm::Frame;
+use rvmm::addr::PAGE_SIZE;
+
+/// kalloc + kfree operations per hart (half of each).
+pub const OPS_PER_HART: usize = 100_000;
+
+/// Frames a hart holds at once, so frames stay allocated while other harts allocate.
+const WINDOW: usize = 16;
+
+/// Every how many words of a frame gets the stamp.
+const STRIDE: usize = 8;
+
+/// Bumped by the boot hart to start a round on every hart.
+static GO: AtomicUsize = AtomicUsize::new(0);
+/// Harts that finished the current round.
+static DONE: AtomicUsize = AtomicUsize::new(0);
+/// Per hart: its satp, its operation count and the corruptions it saw.
+static SATP: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
+static OPS: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
+static CORRUPT: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
+static FAILED_ALLOCS: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
+
+fn words(f: Frame) -> *mut usize {
+    core::ptr::with_exposed_provenance_mut(f.start().as_u64() as usize)
+}
+
+fn stamp(hart: usize, seq: usize) -> usize {
+    hart << (usize::BITS - 8) | seq
+}
+
+/// One hart's share: records its satp, then allocates, stamps, verifies and frees.
+fn hammer(hart: usize) {
+    SATP[hart].store(read_csr!("satp"), Ordering::Relaxed);
+    let Some(frames) = FRAMES.get() else { return };
+    let mut held: [Option<(Frame, usize)>; WINDOW] = [None; WINDOW];
+    let (mut ops, mut corrupt, mut failed) = (0, 0, 0);
+    for seq in 0..OPS_PER_HART / 2 {
+        let slot = &mut held[seq % WINDOW];
+        if let Some((frame, stamped)) = slot.take() {
+            let p = words(frame);
+            for i in (0..PAGE_SIZE / size_of::<usize>()).step_by(STRIDE) {
+                // SAFETY: this hart allocated the frame and still holds it; RAM is mapped R+W.
+                if unsafe { p.add(i).read_volatile() } != stamp(hart, stamped) {
+                    corrupt += 1;
+                }
+            }
+            // SAFETY: allocated by this hart, not used after this.
+            if unsafe { frames.free(frame) }.is_err() {
+                corrupt += 1;
+            }
+            ops += 1;
+        }
+        match frames.alloc() {
+            Ok(frame) => {
+                let p = words(frame);
+                for i in (0..PAGE_SIZE / size_of::<usize>()).step_by(STRIDE) {
+                    // SAFETY: just allocated: ours; RAM is mapped R+W.
+                    unsafe { p.add(i).write_volatile(stamp(hart, seq)) };
+                }
+                *slot = Some((frame, seq));
+            }
+            Err(_) => failed += 1,
+        }
+        ops += 1;
+    }
+    for (frame, _) in held.iter().flatten() {
+        // SAFETY: still held by this hart, not used after this.
+        if unsafe { frames.free(*frame) }.is_err() {
+            corrupt += 1;
+        }
+        ops += 1;
+    }
+    OPS[hart].store(ops, Ordering::Relaxed);
+    CORRUPT[hart].store(corrupt, Ordering::Relaxed);
+    FAILED_ALLOCS[hart].store(failed, Ordering::Relaxed);
+}
+
+/// The other harts in test mode: run a round whenever the boot hart starts one.
+pub fn serve(hart: usize) -> ! {
+    let mut seen = 0;
+    loop {
+        let go = GO.load(Ordering::Acquire);
+        if go != seen {
+            seen = go;
+            hammer(hart);
+            DONE.fetch_add(1, Ordering::AcqRel);
+        }
+        arch::nap(100);
+    }
+}
+
+/// Starts a round on every hart, takes part, waits for all, checks the results.
+pub fn all_harts_share_satp_and_kalloc() -> Outcome {
+    let me = arch::hart_id();
+    let info = crate::info();
+    let harts: usize = info
+        .harts
+        .as_slice()
+        .iter()
+        .filter(|&&h| h < MAX_HARTS)
+        .count();
+    let frames = FRAMES.get().ok_or(())?;
+    let baseline = frames.stats().free;
+    DONE.store(0, Ordering::Release);
+    GO.fetch_add(1, Ordering::AcqRel);
+    hammer(me);
+    // Bounded: every other hart must finish within a minute of guest time.
+    let deadline = crate::arch::csr::time() + 60 * info.timebase_hz.max(1);
+    while DONE.load(Ordering::Acquire) < harts - 1 && crate::arch::csr::time() < deadline {
+        arch::nap(1000);
+    }
+    let done = DONE.load(Ordering::Acquire) + 1;
+    check!(done == harts, "{done} of {harts} harts finished");
+    let my_satp = SATP[me].load(Ordering::Relaxed);
+    for &h in info.harts.as_slice().iter().filter(|&&h| h < MAX_HARTS) {
+        let (satp, ops) = (
+            SATP[h].load(Ordering::Relaxed),
+            OPS[h].load(Ordering::Relaxed),
+        );
+        let (corrupt, failed) = (
+            CORRUPT[h].load(Ordering::Relaxed),
+            FAILED_ALLOCS[h].load(Ordering::Relaxed),
+        );
+        check!(
+            satp == my_satp,
+            "hart {h} runs on satp {satp:#x}, hart {me} on {my_satp:#x}"
+        );
+        check!(ops >= OPS_PER_HART, "hart {h} did {ops} operations");
+        check!(
+            corrupt == 0,
+            "hart {h} saw {corrupt} corrupted stamps or refused frees"
+        );
+        check!(failed == 0, "hart {h}: {failed} allocations failed");
+    }
+    let free = frames.stats().free;
+    check!(
+        free == baseline,
+        "{free} frames free after, {baseline} before"
+    );
+    crate::println!(
+        "    {harts} harts on satp {my_satp:#x}, {} kalloc/kfree each, 0 corruptions, {free} frames free as before",
+        OPS[me].load(Ordering::Relaxed)
+    );
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Memory: the frame allocator (`kalloc`) over all free RAM and the one kernel page table all
+//! harts share. The logic lives in `rvmm`; this module hands it the board's ranges.
+
+mod build;
+pub mod show;
+pub mod stacks;
+
+use crate::boot::dtb::BootInfo;
+use crate::boot::few::{Few, NO_RANGE};
+use crate::boot::image::Image;
+use crate::sync::{IrqSpin, Mutex, Once};
+use rvmm::addr::PhysRange;
+use rvmm::frame::{FrameAllocator, InitError, Junk};
+use rvmm::paging::PageTable;
+use rvmm::phys::Identity;
+
+pub use build::build_kernel_table;
+
+/// The paging mode of this build: Sv39 on rv64, Sv32 on rv32.
+#[cfg(target_pointer_width = "64")]
+pub type KernelMode = rvmm::paging::Sv39;
+/// The paging mode of this build: Sv39 on rv64, Sv32 on rv32.
+#[cfg(target_pointer_width = "32")]
+pub type KernelMode = rvmm::paging::Sv32;
+
+/// `kalloc`: every RAM frame that is not the kernel image or the device tree.
+pub type Frames = FrameAllocator<Identity, IrqSpin>;
+
+/// The kernel page table.
+pub type KernelTable = PageTable<KernelMode, Identity>;
+
+/// The frame allocator, once the boot hart made it.
+pub static FRAMES: Once<Frames> = Once::new();
+
+/// The kernel page table, once built; changes (kernel stacks) take the lock.
+pub static TABLE: Once<Mutex<KernelTable>> = Once::new();
+
+/// Physical memory as the kernel sees it: RAM from the end of the kernel image to the top of
+/// the highest RAM range, identity-mapped R+W (the image below it is not all writable, and the
+/// allocator never touches it).
+pub fn identity(info: &BootInfo, image: &Image) -> Option<Identity> {
+    let top = info.ram.as_slice().iter().map(|r| r.end()).max()?;
+    let covers = PhysRange::new(image.whole.end(), top).ok()?;
+    // SAFETY: before paging VA = PA for all memory; after, the kernel table maps every RAM byte
+    // above the image R+W at its own address (build.rs), in the one table all harts use. RAM
+    // handed over by QEMU is exposed to provenance like any memory outside Rust's objects.
+    Some(unsafe { Identity::new(covers) })
+}
+
+/// Most ranges kalloc leaves out: the image, the device tree and what it reserves.
+pub const MAX_RESERVED: usize = 2 + crate::boot::dtb::MAX_RANGES;
+
+/// Ranges inside RAM that kalloc must not hand out: the kernel image, the device tree and
+/// what the device tree reserves.
+pub fn reserved(info: &BootInfo, image: &Image) -> Few<PhysRange, MAX_RESERVED> {
+    let mut out = Few::new(NO_RANGE);
+    for r in [image.whole, info.dtb]
+        .iter()
+        .chain(info.reserved.as_slice())
+    {
+        // Capacity is the image, the device tree and every reserved range the tree may hold.
+        let _ = out.push(*r);
+    }
+    out
+}
+
+/// Makes the frame allocator over all RAM minus [`reserved`].
+pub fn init_frames(info: &BootInfo, image: &Image) -> Result<&'static Frames, InitError> {
+    let mem = identity(info, image).ok_or(InitError::NoMemory)?;
+    let reserved = reserved(info, image);
+    // SAFETY: the frames of RAM outside the image, the device tree and the reserved ranges are
+    // used by nothing else: the boot stacks and statics are in the image, and no other
+    // allocator exists.
+    let frames =
+        unsafe { Frames::with_lock(mem, info.ram.as_slice(), reserved.as_slice(), Junk::Off) }?;
+    Ok(FRAMES
+        .set(frames)
+        .unwrap_or_else(|_| panic!("frame allocator made twice")))
+}
