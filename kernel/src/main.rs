@@ -106,11 +106,11 @@ extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         .unwrap_or_else(|| fatal(Code::BootFailed, format_args!("no RAM above the kernel")));
     let table = mem::build_kernel_table(info, &image, frames, phys)
         .unwrap_or_else(|e| fatal(Code::BootFailed, format_args!("kernel table: {e}")));
-    let satp = table.satp(0).unwrap_or(0) as usize;
-    // SAFETY: the table maps the image (code, statics, boot stacks), all RAM and the devices
+    let satp = table.satp() as usize;
+    // SAFETY: the map holds the image (code, statics, boot stacks), all RAM and the devices
     // at the addresses used now (VA = PA).
     unsafe { arch::switch_table(satp) };
-    mem::show::print_map(&table, info, &image);
+    mem::show::print_map(&table);
     mem::show::print_frames(frames, info, &image);
     let _ = mem::TABLE.set(sync::Mutex::new(table));
 

@@ -28,7 +28,7 @@ pub fn map_and_unmap_every_slot() -> Outcome {
             }
             let guard = stacks::guard_below(slot).ok_or(())?;
             check!(
-                table.lock().translate(guard.start()).is_none(),
+                table.lock().table().translate(guard.start()).is_none(),
                 "slot {slot}: guard page mapped"
             );
         }
@@ -60,7 +60,7 @@ pub fn map_and_unmap_every_slot() -> Outcome {
     crate::println!(
         "    {ROUNDS} rounds x {} slots x {} pages mapped and unmapped; free frames back at {baseline}",
         stacks::STACK_SLOTS,
-        stacks::STACK_PAGES
+        rvmm::space::kernel::KernelStacks::DEFAULT_PAGES
     );
     Ok(())
 }

@@ -11,7 +11,6 @@ use crate::boot::image::Image;
 use crate::sync::{IrqSpin, Mutex, Once};
 use rvmm::addr::PhysRange;
 use rvmm::frame::{FrameAllocator, InitError, Junk};
-use rvmm::paging::PageTable;
 use rvmm::phys::Identity;
 
 pub use build::build_kernel_table;
@@ -26,23 +25,25 @@ pub type KernelMode = rvmm::paging::Sv32;
 /// `kalloc`: every RAM frame that is not the kernel image or the device tree.
 pub type Frames = FrameAllocator<Identity, IrqSpin>;
 
-/// The kernel page table.
-pub type KernelTable = PageTable<KernelMode, Identity>;
+/// The kernel map: its page table plus the description it was built from.
+pub type KernelSpace = rvmm::space::kernel::KernelSpace<'static, KernelMode, Identity>;
 
 /// The frame allocator, once the boot hart made it.
 pub static FRAMES: Once<Frames> = Once::new();
 
-/// The kernel page table, once built; changes (kernel stacks) take the lock.
-pub static TABLE: Once<Mutex<KernelTable>> = Once::new();
+/// The kernel map, once built; changes (kernel stacks) take the lock.
+pub static TABLE: Once<Mutex<KernelSpace>> = Once::new();
 
 /// Physical memory as the kernel sees it: RAM from the end of the kernel image to the top of
 /// the highest RAM range, identity-mapped R+W (the image below it is not all writable, and the
-/// allocator never touches it).
+/// allocator never touches it; the device tree inside it is mapped R, and only read).
 pub fn identity(info: &BootInfo, image: &Image) -> Option<Identity> {
     let top = info.ram.as_slice().iter().map(|r| r.end()).max()?;
     let covers = PhysRange::new(image.whole.end(), top).ok()?;
-    // SAFETY: before paging VA = PA for all memory; after, the kernel table maps every RAM byte
-    // above the image R+W at its own address (build.rs), in the one table all harts use. RAM
+    // SAFETY: before paging VA = PA for all memory; after, the kernel map gives every RAM byte
+    // above the image R+W at its own address (build.rs), in the one table all harts use, but
+    // the device tree's pages, which are R: they are reserved, so neither kalloc nor a page
+    // table ever writes them through this value. RAM
     // handed over by QEMU is exposed to provenance like any memory outside Rust's objects.
     Some(unsafe { Identity::new(covers) })
 }

@@ -1,55 +1,12 @@
 //! The boot printout: the kernel map as a table (VA range, PA range, size, permissions, page
 //! size, what) and the allocator's figures.
 
-use super::{Frames, KernelMode, KernelTable};
+use super::{Frames, KernelMode, KernelSpace};
 use crate::boot::dtb::BootInfo;
-use crate::boot::few::Few;
 use crate::boot::image::Image;
 use crate::println;
-use rvmm::addr::{PAGE_SIZE, PhysAddr, PhysRange};
-use rvmm::paging::{Mapping, Perms};
-use rvmm::space::trampoline_page;
-
-/// What a mapping is, from where it points.
-fn what(m: &Mapping, info: &BootInfo, image: &Image) -> &'static str {
-    let pa = m.pa;
-    let inside = |r: PhysRange| r.contains(pa);
-    let dev =
-        |d: crate::boot::dtb::Mmio| pa.as_u64() >= d.base && pa.as_u64() < d.base + d.size.max(1);
-    if m.va == trampoline_page::<KernelMode>().start() {
-        "trampoline"
-    } else if m.va.as_u64() != pa.as_u64() {
-        "kernel stack"
-    } else if inside(image.trampoline) {
-        "text (trampoline page)"
-    } else if inside(image.text) {
-        "kernel text"
-    } else if inside(image.rodata) {
-        "kernel rodata"
-    } else if inside(image.data) {
-        "kernel data, bss, stacks"
-    } else if info.ram.as_slice().iter().any(|r| r.contains(pa)) {
-        if m.pa.as_u64() < info.dtb.end().as_u64()
-            && info.dtb.start().as_u64() < m.pa.as_u64() + m.len
-        {
-            "free RAM, holds the device tree"
-        } else {
-            "free RAM"
-        }
-    } else if dev(info.uart) {
-        "UART 16550"
-    } else if dev(info.test) {
-        "test device"
-    } else if info.plic.is_some_and(dev) {
-        "PLIC"
-    } else if info.clint.is_some_and(dev) {
-        "CLINT"
-    } else if info.virtio.as_slice().iter().any(|d| dev(*d)) {
-        "virtio"
-    } else {
-        "?"
-    }
-}
+use rvmm::addr::{PAGE_SIZE, PhysRange};
+use rvmm::paging::Perms;
 
 fn perms(p: Perms) -> [u8; 3] {
     let bit = |b: Perms, c: u8| if p.contains(b) { c } else { b'-' };
@@ -100,40 +57,9 @@ impl core::ops::Deref for Buf {
     }
 }
 
-/// Physical addresses where one thing ends and the next begins, so a merged run of pages
-/// (the UART next to the virtio slots, data next to free RAM) is shown as one row per thing.
-fn boundaries(info: &BootInfo, image: &Image) -> Few<u64, 64> {
-    let mut cuts = Few::new(0);
-    let ranges = [
-        image.text,
-        image.trampoline,
-        image.rodata,
-        image.data,
-        info.dtb,
-    ];
-    let devices = [Some(info.uart), Some(info.test), info.plic, info.clint];
-    let all = ranges
-        .iter()
-        .map(|r| (r.start().as_u64(), r.end().as_u64()))
-        .chain(devices.iter().flatten().map(|d| (d.base, d.base + d.size)))
-        .chain(
-            info.virtio
-                .as_slice()
-                .iter()
-                .map(|d| (d.base, d.base + d.size)),
-        );
-    for (start, end) in all {
-        // Rows are whole pages: cut at the pages that hold the boundaries.
-        let page = PAGE_SIZE as u64;
-        let _ = cuts.push(start / page * page);
-        let _ = cuts.push(end.div_ceil(page) * page);
-    }
-    cuts
-}
-
 /// Prints the kernel map, one row per run of same-size, same-permission pages that is one
-/// thing.
-pub fn print_map(table: &KernelTable, info: &BootInfo, image: &Image) {
+/// thing (the library's `describe` rows).
+pub fn print_map(space: &KernelSpace) {
     let w = if cfg!(target_pointer_width = "64") {
         10
     } else {
@@ -142,7 +68,7 @@ pub fn print_map(table: &KernelTable, info: &BootInfo, image: &Image) {
     println!(
         "kernel map ({}, satp {:#x}):",
         <KernelMode as rvmm::paging::Mode>::NAME,
-        table.satp(0).unwrap_or(0)
+        space.satp()
     );
     println!(
         "  {:<w2$}  {:<w2$}  {:>8}  perm  page    what",
@@ -151,50 +77,19 @@ pub fn print_map(table: &KernelTable, info: &BootInfo, image: &Image) {
         "size",
         w2 = 2 * w + 2,
     );
-    let cuts = boundaries(info, image);
-    for whole in table.mappings() {
-        let mut row = whole;
-        loop {
-            let (pa, end) = (row.pa.as_u64(), row.pa.as_u64() + row.len);
-            let step = row.size.bytes();
-            // The first cut inside this row that falls on a page of the row's size.
-            let cut = cuts
-                .as_slice()
-                .iter()
-                .copied()
-                .filter(|&c| c > pa && c < end && (c - pa) % step == 0)
-                .min();
-            let len = cut.map_or(row.len, |c| c - pa);
-            let part = Mapping { len, ..row };
-            print_row(&part, w, info, image);
-            let Some(c) = cut else { break };
-            let (Some(va), Ok(next_pa)) = (row.va.checked_add(len as usize), PhysAddr::new(c))
-            else {
-                break;
-            };
-            row = Mapping {
-                va,
-                pa: next_pa,
-                len: row.len - len,
-                ..row
-            };
-        }
+    for row in space.describe() {
+        let (va, pa) = (row.va.as_u64(), row.pa.as_u64());
+        let p = perms(row.perms);
+        println!(
+            "  {va:0w$x}..{:0w$x}  {pa:0w$x}..{:0w$x}  {:>8}  {}   {:<6}  {}",
+            va + row.len,
+            pa + row.len,
+            Size(row.len),
+            core::str::from_utf8(&p).unwrap_or("???"),
+            Size(row.page_size.bytes()),
+            row.what,
+        );
     }
-}
-
-fn print_row(m: &Mapping, w: usize, info: &BootInfo, image: &Image) {
-    let va = m.va.as_u64();
-    let pa = m.pa.as_u64();
-    let p = perms(m.perms);
-    println!(
-        "  {va:0w$x}..{:0w$x}  {pa:0w$x}..{:0w$x}  {:>8}  {}   {:<6}  {}",
-        va + m.len,
-        pa + m.len,
-        Size(m.len),
-        core::str::from_utf8(&p).unwrap_or("???"),
-        Size(m.size.bytes()),
-        what(m, info, image),
-    );
 }
 
 /// Prints RAM, what kalloc manages and what it does not.
