@@ -1,5 +1,8 @@
 //! The C allocation functions (feature `c-abi`), over the C library's `sbrk`.
 //!
+//! (In this crate's own unit tests the symbols keep Rust names, so the test binary's C library
+//! keeps its own `malloc`; the functions run over the host's real `sbrk`.)
+//!
 //! The C library must provide `void *sbrk(intptr_t increment)` returning the old break, or
 //! `(void *)-1` when it refuses. `errno` is not set (this crate has no access to it): callers
 //! see NULL, and `posix_memalign` returns the error number as POSIX asks.
@@ -49,7 +52,7 @@ const EINVAL: c_int = 22;
 const ENOMEM: c_int = 12;
 
 /// C `malloc`: NULL for sizes that cannot be allocated; `malloc(0)` is a unique block.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))]
 pub extern "C" fn malloc(size: usize) -> *mut c_void {
     HEAP.malloc(size).cast()
 }
@@ -58,14 +61,14 @@ pub extern "C" fn malloc(size: usize) -> *mut c_void {
 ///
 /// # Safety
 /// `ptr` must be NULL or a live block from these functions.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))]
 pub unsafe extern "C" fn free(ptr: *mut c_void) {
     // SAFETY: forwarded to the caller.
     unsafe { HEAP.free(ptr.cast()) }
 }
 
 /// C `calloc`: NULL when `count * size` overflows.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))]
 pub extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
     HEAP.calloc(count, size).cast()
 }
@@ -74,14 +77,14 @@ pub extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
 ///
 /// # Safety
 /// `ptr` must be NULL or a live block from these functions.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))]
 pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: forwarded to the caller.
     unsafe { HEAP.realloc(ptr.cast(), size).cast() }
 }
 
 /// C11 `aligned_alloc`: any power-of-two alignment; NULL otherwise.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))]
 pub extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
     HEAP.memalign(align, size).cast()
 }
@@ -91,7 +94,7 @@ pub extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
 ///
 /// # Safety
 /// `out` must be valid for a pointer write.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))]
 pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> c_int {
     if !align.is_power_of_two() || !align.is_multiple_of(size_of::<*mut c_void>()) {
         return EINVAL;
@@ -109,11 +112,60 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
 ///
 /// # Safety
 /// `ptr` must be NULL or a live block from these functions.
-#[unsafe(no_mangle)]
+#[cfg_attr(not(test), unsafe(no_mangle))]
 pub unsafe extern "C" fn malloc_usable_size(ptr: *mut c_void) -> usize {
     if ptr.is_null() {
         return 0;
     }
     // SAFETY: forwarded to the caller.
     unsafe { HEAP.usable_size(ptr.cast()) }
+}
+
+#[cfg(all(test, not(miri)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_c_functions_follow_c_semantics_over_the_real_break() {
+        // SAFETY: every block is freed once; `out` is a valid local.
+        unsafe {
+            let p = malloc(100);
+            assert!(!p.is_null() && p.addr().is_multiple_of(16));
+            assert!(malloc_usable_size(p) >= 100);
+            assert_eq!(malloc_usable_size(ptr::null_mut()), 0);
+            assert!(malloc(usize::MAX).is_null());
+            assert!(calloc(usize::MAX, 2).is_null());
+            let z = calloc(10, 10);
+            assert!(
+                std::slice::from_raw_parts(z.cast::<u8>(), 100)
+                    .iter()
+                    .all(|&b| b == 0)
+            );
+            let q = realloc(p, 10_000);
+            assert!(!q.is_null());
+            let a = aligned_alloc(4096, 10);
+            assert_eq!(a.addr() % 4096, 0);
+            assert!(aligned_alloc(24, 10).is_null());
+            let mut out = ptr::null_mut();
+            assert_eq!(
+                posix_memalign(&mut out, 4, 10),
+                EINVAL,
+                "not a multiple of a pointer"
+            );
+            assert_eq!(
+                posix_memalign(&mut out, 48, 10),
+                EINVAL,
+                "not a power of two"
+            );
+            assert!(out.is_null(), "untouched on failure");
+            assert_eq!(posix_memalign(&mut out, 1 << 40, 1 << 40), ENOMEM);
+            assert_eq!(posix_memalign(&mut out, 64, 10), 0);
+            assert_eq!(out.addr() % 64, 0);
+            for block in [q, z, a, out] {
+                free(block);
+            }
+            free(ptr::null_mut());
+            assert_eq!(HEAP.lock().check().unwrap().in_use, 0);
+        }
+    }
 }
