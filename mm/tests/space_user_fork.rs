@@ -177,7 +177,7 @@ fn out_of_frames_at_every_allocation_rolls_back<M: Mode>() {
     assert!(needed as usize > parent.resident_pages());
     let before = snapshot(&parent);
     let out = frames.outstanding();
-    for n in 1..=needed {
+    for n in each_n(needed) {
         for plan in [FailPlan::Nth(n), FailPlan::FromNth(n)] {
             fail(&mut frames, plan);
             let got = parent.fork(&mut frames);

@@ -158,7 +158,7 @@ fn lifecycle_with_the_nth_allocation_failing_for_every_n<M: Mode>() {
     let total = frames.inner().calls();
     assert!(total > 40, "{total} allocations");
     let reference = reference.unwrap();
-    for n in 1..=total {
+    for n in each_n(total) {
         fail(&mut frames, FailPlan::Nth(n));
         let (failures, outcome) = lifecycle::<M>(&env, &mut frames, OnError::Retry);
         assert_eq!(failures, 1, "n = {n}");
@@ -186,7 +186,7 @@ fn lifecycle_with_every_allocation_from_the_nth_failing_for_every_n<M: Mode>() {
     let baseline = frames.inner().inner().free_frames();
     lifecycle::<M>(&env, &mut frames, OnError::Skip);
     let total = frames.inner().calls();
-    for n in 1..=total + 1 {
+    for n in each_n(total + 1) {
         fail(&mut frames, FailPlan::FromNth(n));
         let (failures, _) = lifecycle::<M>(&env, &mut frames, OnError::Skip);
         assert_eq!(failures > 0, n <= total, "n = {n}");
@@ -269,7 +269,7 @@ fn new_out_of_frames_at_every_allocation_leaks_nothing<M: Mode>() {
     let mut frames = env.frames();
     env.space::<M>(&mut frames).destroy(&mut frames);
     let needed = frames.inner().calls();
-    for n in 1..=needed {
+    for n in each_n(needed) {
         fail(&mut frames, FailPlan::Nth(n));
         let got =
             UserSpace::<M, _>::new(&env.arena, env.trampoline(), Limits::default(), &mut frames);

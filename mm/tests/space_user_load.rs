@@ -315,7 +315,7 @@ fn out_of_frames_at_every_allocation_rolls_back<M: Mode>() {
     let needed = frames.inner().calls();
     assert!(needed >= 6, "six data pages at least, got {needed}");
     space.destroy(&mut frames);
-    for n in 1..=needed {
+    for n in each_n(needed) {
         for plan in [FailPlan::Nth(n), FailPlan::FromNth(n)] {
             let mut space: Space<'_, M> = env.space(&mut frames);
             let before = snapshot(&space);

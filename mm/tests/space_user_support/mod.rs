@@ -80,6 +80,13 @@ impl Env {
     }
 }
 
+/// The N to fail at, from 1 to `last`: every one, or (under Miri, where each run is slow) a
+/// spread of about ten including both ends.
+pub fn each_n(last: u64) -> impl Iterator<Item = u64> {
+    let step = if cfg!(miri) { (last / 10).max(1) } else { 1 };
+    (1..=last).filter(move |n| n % step == 0 || *n == 1 || *n == last)
+}
+
 /// Sets the plan of the failing layer of `frames`.
 pub fn fail(frames: &mut Frames<'_>, plan: FailPlan) {
     frames.inner_mut().set_plan(plan);
@@ -327,4 +334,45 @@ pub fn check_frames<M: Mode>(arena: &Arena, spaces: &[&Space<'_, M>], frames: &F
         .map(|s| s.resident_pages() + check_tables(arena, s))
         .sum();
     assert_eq!(frames.outstanding(), expected);
+}
+
+/// A space with [`program`] loaded.
+pub fn loaded<'a, M: Mode>(env: &'a Env, frames: &mut Frames<'_>) -> Space<'a, M> {
+    let mut space = env.space::<M>(frames);
+    space.load_elf(&program::<M>().bytes(), frames).unwrap();
+    space
+}
+
+/// `sbrk(delta)`, which must succeed; returns the old break (the flush is not needed: no hart
+/// runs the space).
+pub fn sbrk<M: Mode>(space: &mut Space<'_, M>, delta: isize, frames: &mut Frames<'_>) -> usize {
+    let (old, flush) = space.sbrk(delta, frames).unwrap();
+    flush.ignore();
+    old.as_usize()
+}
+
+/// The exclusive top of the stack: the trap frame page.
+pub fn stack_top<M: Mode>() -> usize {
+    rvmm::space::trap_frame_page::<M>().start().as_usize()
+}
+
+/// How many pages the stack has.
+pub fn stack_pages<M: Mode>(space: &Space<'_, M>) -> usize {
+    space
+        .regions()
+        .find(|r| r.kind == rvmm::space::user::RegionKind::Stack)
+        .map_or(0, |r| r.pages)
+}
+
+/// A fresh space whose stack has grown to `pages` pages.
+pub fn grown_stack<'a, M: Mode>(
+    env: &'a Env,
+    frames: &mut Frames<'_>,
+    pages: usize,
+) -> Space<'a, M> {
+    let mut space: Space<'_, M> = env.space(frames);
+    let low = stack_top::<M>() - pages * PAGE_SIZE;
+    space.grow_stack(low, low, frames).unwrap().ignore();
+    assert_eq!(stack_pages(&space), pages);
+    space
 }
