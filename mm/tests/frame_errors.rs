@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 const BASE: u64 = 0x8000_0000;
 /// Enough frames for several batches (`BATCH_FRAMES` each: 1,021, or 15 under Miri).
-const FRAMES: u64 = if cfg!(miri) { 100 } else { 3_000 };
+const FRAMES: u64 = if cfg!(miri) { 160 } else { 3_000 };
 
 fn frame(n: u64) -> Frame {
     Frame::from_number((BASE >> 12) + n).unwrap()

@@ -109,8 +109,9 @@ fn many_stacks_map_and_unmap_back_to_baseline<M: Mode>() {
         );
     }
     let stack_frames = slots * pages;
+    // Miri's dozen slots fit in the trampoline's level-0 table; the full run needs new ones.
     assert!(
-        frames.outstanding() > baseline + stack_frames,
+        cfg!(miri) || frames.outstanding() > baseline + stack_frames,
         "new tables for the area"
     );
     assert_eq!(
@@ -306,7 +307,10 @@ fn build_rolls_back_at_every_failure<M: Mode>() {
     let space = build::<M>(boot, &arena, &mut frames);
     let needed = frames.inner().calls();
     assert_eq!(needed as usize, frames.outstanding());
-    assert!(needed > 5 * 2, "5 stacks of 2 frames and the tables: {needed}");
+    assert!(
+        needed > 5 * 2,
+        "5 stacks of 2 frames and the tables: {needed}"
+    );
     space.destroy(&mut frames);
     for plan in (1..=needed).flat_map(|n| [FailPlan::Nth(n), FailPlan::FromNth(n)]) {
         frames.inner_mut().set_plan(plan);

@@ -11,12 +11,12 @@ use crate::paging::{self, Mode, PageSizes, Perms};
 use crate::phys::PhysMem;
 use crate::space::trampoline_page;
 
-impl From<paging::Error> for BuildError {
-    fn from(e: paging::Error) -> Self {
-        match e {
-            paging::Error::OutOfMemory => BuildError::OutOfMemory,
-            other => BuildError::Paging(other),
-        }
+/// A page-table refusal as a build error: out of memory is expected, anything else is a bug
+/// that validation should have caught, reported as such.
+fn refused(e: paging::Error) -> BuildError {
+    match e {
+        paging::Error::OutOfMemory => BuildError::OutOfMemory,
+        other => BuildError::Paging(other),
     }
 }
 
@@ -27,7 +27,7 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
         self.map_ram(frames)?;
         self.map_devices(frames)?;
         let trampoline =
-            PageRange::from_pages(trampoline_page::<M>(), 1).map_err(paging::Error::from)?;
+            PageRange::from_pages(trampoline_page::<M>(), 1).map_err(|e| refused(e.into()))?;
         let perms = perms_of(Region::Trampoline);
         self.table
             .map(
@@ -36,12 +36,13 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
                 perms,
                 PageSizes::Only4KiB,
                 frames,
-            )?
+            )
+            .map_err(refused)?
             .ignore();
         for slot in 0..self.boot.stacks.mapped_at_build {
             // Validation put `mapped_at_build <= slots`, so the slot exists.
             if let Some(pages) = self.stacks.stack_pages(slot) {
-                self.fill_stack(pages, frames)?.ignore();
+                self.fill_stack(pages, frames).map_err(refused)?.ignore();
             }
         }
         Ok(())
@@ -97,20 +98,16 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
         frames: &mut impl FrameSource,
     ) -> Result<(), BuildError> {
         // Validation kept every identity range below the top area, so these conversions hold.
-        let too_high = || AddrError::VirtOutOfRange(start);
-        let va = VirtAddr::new(usize::try_from(start).map_err(|_| too_high())?)?;
-        let len = usize::try_from(end - start).map_err(|_| too_high())?;
-        let pages = PageRange::new(va, len)?;
-        let pa = PhysAddr::new(start)?;
+        let too_high = AddrError::VirtOutOfRange(start);
+        let va = usize::try_from(start).map_err(|_| too_high);
+        let len = usize::try_from(end - start).map_err(|_| too_high);
+        let range = va.and_then(|va| PageRange::new(VirtAddr::new(va)?, len?));
+        let pages_and_pa = range.and_then(|pages| Ok((pages, PhysAddr::new(start)?)));
+        let (pages, pa) = pages_and_pa.map_err(|e| refused(e.into()))?;
         self.table
-            .map(pages, pa, perms, PageSizes::Largest, frames)?
+            .map(pages, pa, perms, PageSizes::Largest, frames)
+            .map_err(refused)?
             .ignore();
         Ok(())
-    }
-}
-
-impl From<AddrError> for BuildError {
-    fn from(e: AddrError) -> Self {
-        BuildError::Paging(paging::Error::Addr(e))
     }
 }

@@ -8,7 +8,7 @@ use super::KernelSpace;
 use super::describe::Region;
 use super::error::StackError;
 use super::layout::perms_of;
-use crate::addr::{PageRange, VirtAddr};
+use crate::addr::{Page, PageRange, VirtAddr};
 use crate::frame::FrameSource;
 use crate::paging::{self, Mode, PageSizes};
 use crate::phys::PhysMem;
@@ -78,6 +78,7 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
         if !self.is_stack_mapped(slot) {
             return Err(StackError::NotMapped(slot));
         }
+        // Stack leaves are 4 KiB, so the unmap never splits a superpage and cannot run out.
         self.release_stack(pages, frames)
             .map_err(|_| StackError::OutOfMemory)
     }
@@ -99,8 +100,8 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
         let perms = perms_of(Region::KernelStack(0));
         for done in 0..pages.count() {
             let undo = PageRange::from_pages(pages.start(), done)?;
-            let page =
-                PageRange::from_pages(pages.start().checked_add(done).unwrap_or(pages.start()), 1)?;
+            let page = Page::from_number(pages.start().number() + done)?;
+            let page = PageRange::from_pages(page, 1)?;
             let frame = match frames.allocate() {
                 Ok(f) => f,
                 Err(_) => {

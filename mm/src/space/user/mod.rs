@@ -17,8 +17,8 @@
 //! use rvmm_testkit::{Arena, ArenaFrames, Tracking};
 //!
 //! let arena = Arena::new(0x8000_0000, 64 * 4096);
-//! let mut frames = Tracking::new(ArenaFrames::new(&arena));
 //! let trampoline = rvmm::Frame::containing(arena.base()); // the caller's shared frame
+//! let mut frames = Tracking::new(ArenaFrames::with_frames(&arena, 1, 63)); // all but that one
 //! let mut space = UserSpace::<Sv39, _>::new(&arena, trampoline, Limits::default(), &mut frames)?;
 //! let (old, flush) = space.sbrk(5000, &mut frames)?;
 //! flush.ignore(); // not running on any hart yet
@@ -70,6 +70,9 @@ const USER_RW: Perms = Perms::R.union(Perms::W).union(Perms::U);
 /// - the stack is mapped exactly on `[stack bottom, stack top)`, at least its top page;
 /// - the trap frame (R+W) and the trampoline (R+X) occupy the top two pages, without U;
 /// - every leaf maps a 4 KiB frame this space owns, except the trampoline's.
+///
+/// A space holds frames it can only give back with a frame source: end it with
+/// [`destroy`](Self::destroy). Dropping it instead leaks its frames (safely).
 pub struct UserSpace<M: Mode, P: PhysMem> {
     table: PageTable<M, P>,
     layout: Layout,
