@@ -119,9 +119,11 @@ extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     KERNEL_SATP.store(satp, Ordering::Release);
     wait_for_harts(info);
 
+    // Under `-icount` both count guest instructions since reset (instret: of all harts);
+    // without it, `time` is wall time and `instret` follows the host's clock.
     let (instret, time) = (csr::instret(), csr::time());
     println!(
-        "boot: hart {hart} idle after {instret} instructions, time {time} ticks ({} us)",
+        "boot: hart {hart} idle at instret {instret}, time {time} ticks ({} us)",
         time * 1_000_000 / info.timebase_hz.max(1)
     );
     if test_mode(info) {

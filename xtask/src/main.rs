@@ -4,6 +4,7 @@
 //! through the rustup proxy on `PATH`, and never reads standard input, so CI can run it as is.
 
 mod process;
+mod qemu;
 mod setup;
 mod steps;
 mod summary;
@@ -26,7 +27,8 @@ const SUBCOMMANDS: &[Subcommand] = &[
         name: "test",
         synopsis: "",
         about: "install missing prerequisites, then fmt check, clippy -D warnings, host tests, \
-                riscv64/riscv32 library builds and Miri; ends with `N passed, M failed`",
+                riscv64/riscv32 library builds, the kernel's fmt/clippy/build and its in-kernel \
+                tests booted in QEMU for rv64 and rv32, and Miri; ends with `N passed, M failed`",
         run: cmd_test,
     },
     Subcommand {
@@ -45,8 +47,10 @@ const SUBCOMMANDS: &[Subcommand] = &[
     },
     Subcommand {
         name: "run",
-        synopsis: "",
-        about: "build the kernel and boot it in QEMU (arrives with the kernel, issue 4)",
+        synopsis: "[--arch rv64|rv32] [--mem SIZE] [--smp N] [--append ARGS] [-- QEMU-ARGS...]",
+        about: "build the kernel (release) and boot it in QEMU with the console on this terminal \
+                (defaults: rv64, 128M, 4 harts; quit with Ctrl-A X); installs missing rustup \
+                targets and, as root, qemu-system-misc; e.g. `cargo xtask run --arch rv32 -- -s -S`",
         run: cmd_run,
     },
     Subcommand {
@@ -145,6 +149,11 @@ fn cmd_test(root: &Path, args: &[String]) -> ExitCode {
     if let Err(e) = setup::ensure_all(root) {
         return setup_failed(&e);
     }
+    for arch in qemu::Arch::ALL {
+        if let Err(e) = qemu::ensure_qemu(root, arch) {
+            return setup_failed(&e);
+        }
+    }
     finish(steps::run_all(root, steps::test_suite()))
 }
 
@@ -159,12 +168,22 @@ fn cmd_bench(root: &Path, args: &[String]) -> ExitCode {
     finish(steps::run_all(root, steps::bench_steps(args)))
 }
 
-fn cmd_run(_root: &Path, _args: &[String]) -> ExitCode {
-    eprintln!(
-        "xtask: `cargo xtask run` boots the kernel, which arrives with issue 4 (reference \
-         kernel); until then use `cargo xtask test`."
-    );
-    ExitCode::from(2)
+fn cmd_run(root: &Path, args: &[String]) -> ExitCode {
+    let args = match qemu::parse_run_args(args) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("xtask: {e}\n");
+            eprint!("{}", usage());
+            return ExitCode::from(2);
+        }
+    };
+    match qemu::run(root, args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn setup_failed(error: &setup::SetupError) -> ExitCode {

@@ -33,7 +33,6 @@ pub enum Input {
     /// Closed (`/dev/null`): the default, so nothing can wait for a user, in CI above all.
     Closed,
     /// Our own: for interactive children such as QEMU with its console on the terminal.
-    #[expect(dead_code, reason = "first user: `cargo xtask run` (issue 4)")]
     Terminal,
 }
 
@@ -80,7 +79,6 @@ impl Cmd {
     }
 
     /// Sets where standard input comes from.
-    #[expect(dead_code, reason = "first user: `cargo xtask run` (issue 4)")]
     pub fn stdin(mut self, input: Input) -> Self {
         self.stdin = input;
         self
