@@ -203,6 +203,7 @@ pub fn test_suite() -> Vec<Step> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
                 "--",
                 "-D",
                 "warnings",
@@ -213,6 +214,15 @@ pub fn test_suite() -> Vec<Step> {
         Step::tests(
             "host tests",
             Cmd::cargo(["test", "--workspace", "--no-fail-fast"]).timeout(limit),
+        ),
+        // umalloc's feature-gated parts: double/foreign free reports and junk (`debug`), the C
+        // functions over the host's real sbrk (`c-abi`). Separate from the run above because
+        // `c-abi` exports `malloc` and so replaces the allocator of every test binary it is in.
+        Step::tests(
+            "umalloc features",
+            Cmd::cargo(["test", "-p", "umalloc", "--features", "debug,c-abi"])
+                .args(["--no-fail-fast"])
+                .timeout(limit),
         ),
     ];
     for target in RISCV_TARGETS {
@@ -299,6 +309,7 @@ mod tests {
                 "fmt",
                 "clippy",
                 "host tests",
+                "umalloc features",
                 "build riscv64imac",
                 "build riscv32imac",
                 "kernel fmt",
