@@ -5,7 +5,8 @@
 //! - [`phys`]: the one seam through which the library touches physical memory;
 //! - [`frame`]: the physical frame allocator (`kalloc`/`kfree`);
 //! - [`paging`]: Sv39 and Sv32 page tables behind one generic walker;
-//! - [`tlb`]: flush tokens that every change to a live table hands back.
+//! - [`tlb`]: flush tokens that every change to a live table hands back;
+//! - [`space`]: the kernel map all harts share and one process's address space.
 //!
 //! Everything here is `no_std`, runs on the host in tests, and never panics on bad input:
 //! errors are typed and leave state unchanged.
@@ -27,3 +28,8 @@ pub use frame::{FrameAllocator, FreeError, HartCache, InitError, Junk, Stats};
 pub use frame::{FrameSource, OutOfMemory};
 pub use phys::PhysMem;
 pub use tlb::{Flush, Tlb};
+
+/// The README's example, compiled and run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExample;
