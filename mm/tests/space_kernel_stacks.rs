@@ -8,6 +8,7 @@ use rvmm::addr::{PAGE_SIZE, Page, PageSize, VirtAddr};
 use rvmm::paging::{Mapping, Mode, Sv32, Sv39};
 use rvmm::space::kernel::{BuildError, KernelSpace, KernelStacks, StackError};
 use rvmm::space::trap_frame_page;
+use rvmm_testkit::failing::fail_points;
 use rvmm_testkit::spec::{self, Access, PTE_G, PTE_R, PTE_U, PTE_W, PTE_X, SpecFault};
 use rvmm_testkit::{EmulatedTlb, FailPlan};
 use space_kernel_common::*;
@@ -274,7 +275,7 @@ fn map_stack_rolls_back_at_every_failure<M: Mode>() {
     );
     space.unmap_stack(slot, &mut frames).unwrap().ignore();
     assert_eq!((frames.outstanding(), &all_mappings(&space)), (out, &map));
-    for plan in (1..=needed).flat_map(|n| [FailPlan::Nth(n), FailPlan::FromNth(n)]) {
+    for plan in fail_points(needed).flat_map(|n| [FailPlan::Nth(n), FailPlan::FromNth(n)]) {
         frames.inner_mut().set_plan(plan);
         let err = space.map_stack(slot, &mut frames).unwrap_err();
         assert_eq!(err, StackError::OutOfMemory, "{plan:?}");
@@ -312,7 +313,7 @@ fn build_rolls_back_at_every_failure<M: Mode>() {
         "5 stacks of 2 frames and the tables: {needed}"
     );
     space.destroy(&mut frames);
-    for plan in (1..=needed).flat_map(|n| [FailPlan::Nth(n), FailPlan::FromNth(n)]) {
+    for plan in fail_points(needed).flat_map(|n| [FailPlan::Nth(n), FailPlan::FromNth(n)]) {
         frames.inner_mut().set_plan(plan);
         let result = KernelSpace::<M, _>::build(boot, &arena, &mut frames);
         assert_eq!(result.err(), Some(BuildError::OutOfMemory), "{plan:?}");

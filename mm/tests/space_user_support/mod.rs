@@ -80,12 +80,12 @@ impl Env {
     }
 }
 
-/// The N to fail at, from 1 to `last`: every one, or (under Miri, where each run is slow) a
-/// spread of about ten including both ends.
-pub fn each_n(last: u64) -> impl Iterator<Item = u64> {
-    let step = if cfg!(miri) { (last / 10).max(1) } else { 1 };
-    (1..=last).filter(move |n| n % step == 0 || *n == 1 || *n == last)
-}
+/// The N to fail at, from 1 to `last` (all of them but under Miri).
+#[allow(
+    unused_imports,
+    reason = "not every test file that includes this module fails allocations"
+)]
+pub use rvmm_testkit::failing::fail_points as each_n;
 
 /// Sets the plan of the failing layer of `frames`.
 pub fn fail(frames: &mut Frames<'_>, plan: FailPlan) {
