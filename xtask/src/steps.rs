@@ -42,6 +42,35 @@ pub struct StepOutcome {
     pub note: Option<String>,
 }
 
+impl StepOutcome {
+    /// A test step with nothing run yet: success and zero counts.
+    fn passed_tests() -> Self {
+        StepOutcome {
+            success: true,
+            tests: Some(Tally::default()),
+            note: None,
+        }
+    }
+
+    /// Adds the result of a part of this step: it fails if the part did, counts add up, notes
+    /// are joined.
+    fn absorb(&mut self, part: StepOutcome) {
+        self.success &= part.success;
+        if let (Some(sum), Some(t)) = (self.tests.as_mut(), part.tests) {
+            sum.passed += t.passed;
+            sum.failed += t.failed;
+            sum.ignored += t.ignored;
+            sum.binaries += t.binaries;
+        }
+        if let Some(note) = part.note {
+            self.note = Some(match self.note.take() {
+                Some(before) => format!("{before}; {note}"),
+                None => note,
+            });
+        }
+    }
+}
+
 /// A custom step's body; it receives the workspace root.
 pub type StepFn = Box<dyn FnOnce(&Path) -> StepOutcome>;
 
@@ -236,22 +265,94 @@ pub fn test_suite() -> Vec<Step> {
         ));
     }
     steps.extend(crate::qemu::test_steps(limit));
-    steps.push(miri_step(&[]));
+    steps.push(miri_suite_step());
     steps
 }
 
 /// `cargo +nightly miri test` over the library crates, with strict provenance.
 ///
 /// Only library and integration tests (`--lib --tests`): doctests and benches add minutes under
-/// the interpreter and test nothing the host run does not.
+/// the interpreter and test nothing the host run does not. With `extra` arguments (a test
+/// filter, say) it is one command; see [`miri_suite_step`] for the suite's two lanes.
 pub fn miri_step(extra: &[String]) -> Step {
-    let cmd = Cmd::cargo([format!("+{MIRI_TOOLCHAIN}"), "miri".into(), "test".into()])
-        .args(packages(&MIRI_CRATES))
-        .args(["--lib", "--tests", "--no-fail-fast"])
-        .args(extra)
-        .env("MIRIFLAGS", miri_flags(env::var_os("MIRIFLAGS")))
-        .timeout(step_timeout());
+    let cmd = miri_cmd(&MIRI_CRATES, &["--lib", "--tests"]).args(extra);
     Step::tests("miri", cmd)
+}
+
+/// `cargo +nightly miri test -p CRATE... ARGS --no-fail-fast` with strict provenance.
+fn miri_cmd(crates: &[&str], args: &[&str]) -> Cmd {
+    Cmd::cargo([format!("+{MIRI_TOOLCHAIN}"), "miri".into(), "test".into()])
+        .args(packages(crates))
+        .args(args)
+        .args(["--no-fail-fast"])
+        .env("MIRIFLAGS", miri_flags(env::var_os("MIRIFLAGS")))
+        .timeout(step_timeout())
+}
+
+/// The suite's Miri step: the same tests as [`miri_step`] in two lanes at once, because the
+/// interpreter runs a test binary on one core and the machines have two. The lanes take
+/// `mm/tests/*.rs` alternately in name order (neighbours are alike in cost: `frame_*`,
+/// `space_user_*`); the second also runs the unit tests and umalloc's.
+pub fn miri_suite_step() -> Step {
+    Step::custom("miri", |root| {
+        let lanes = match miri_lanes(root) {
+            Ok(lanes) => lanes,
+            Err(e) => {
+                return StepOutcome {
+                    success: false,
+                    tests: None,
+                    note: Some(format!("could not list mm/tests: {e}")),
+                };
+            }
+        };
+        std::thread::scope(|scope| {
+            let running: Vec<_> = lanes
+                .iter()
+                .map(|lane| scope.spawn(|| run_lane(lane, root)))
+                .collect();
+            let mut total = StepOutcome::passed_tests();
+            for lane in running {
+                total.absorb(lane.join().unwrap_or_else(|_| StepOutcome {
+                    success: false,
+                    tests: None,
+                    note: Some("a Miri lane panicked".into()),
+                }));
+            }
+            total
+        })
+    })
+}
+
+/// The commands of each Miri lane, run in order within a lane.
+fn miri_lanes(root: &Path) -> std::io::Result<[Vec<Cmd>; 2]> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("mm").join("tests"))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter_map(|name| name.strip_suffix(".rs").map(str::to_string))
+        .collect();
+    names.sort();
+    let mut halves: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
+    for (i, name) in names.iter().enumerate() {
+        halves[i % 2].extend(["--test", name.as_str()]);
+    }
+    let [first, mut second] = halves;
+    second.push("--lib");
+    Ok([
+        vec![miri_cmd(&["rvmm"], &first)],
+        vec![
+            miri_cmd(&["rvmm"], &second),
+            miri_cmd(&["umalloc"], &["--lib", "--tests"]),
+        ],
+    ])
+}
+
+/// Runs one lane's commands in order and adds up their results.
+fn run_lane(lane: &[Cmd], root: &Path) -> StepOutcome {
+    let mut total = StepOutcome::passed_tests();
+    for cmd in lane {
+        println!("xtask: {}", cmd.display());
+        total.absorb(run_command(cmd, root, Some(Tally::default())));
+    }
+    total
 }
 
 /// The caller's `MIRIFLAGS` plus strict provenance (once).
@@ -324,6 +425,33 @@ mod tests {
                 "miri"
             ]
         );
+    }
+
+    #[test]
+    fn miri_lanes_cover_every_rvmm_test_file_once_and_umalloc() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root");
+        let lanes = miri_lanes(root).expect("mm/tests is readable");
+        let shown: Vec<String> = lanes.iter().flatten().map(Cmd::display).collect();
+        let files = std::fs::read_dir(root.join("mm/tests")).expect("mm/tests");
+        let mut count = 0;
+        for file in files.filter_map(|f| f.ok()?.file_name().into_string().ok()) {
+            if let Some(name) = file.strip_suffix(".rs") {
+                count += 1;
+                let needle = format!("--test {name} ");
+                let hits = shown.iter().filter(|c| c.contains(&needle)).count();
+                assert_eq!(hits, 1, "{name} in {shown:#?}");
+            }
+        }
+        assert!(count > 10, "{count} test files");
+        assert!(shown.iter().any(|c| c.contains("-p umalloc --lib --tests")));
+        assert!(
+            shown
+                .iter()
+                .any(|c| c.contains("-p rvmm") && c.contains("--lib"))
+        );
+        assert!(shown.iter().all(|c| c.contains(STRICT_PROVENANCE)));
     }
 
     #[test]
