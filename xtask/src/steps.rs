@@ -289,33 +289,59 @@ fn miri_cmd(crates: &[&str], args: &[&str]) -> Cmd {
         .timeout(step_timeout())
 }
 
-/// The suite's Miri step: the same tests as [`miri_step`] in two lanes at once, because the
-/// interpreter runs a test binary on one core and the machines have two. The lanes take
-/// `mm/tests/*.rs` alternately in name order (neighbours are alike in cost: `frame_*`,
-/// `space_user_*`); the second also runs the unit tests and umalloc's.
+/// Test binaries that take minutes under Miri, started first so that no long one is left to run
+/// alone at the end. Only an order: every test file runs whether it is named here or not.
+const MIRI_SLOW_FIRST: [&str; 6] = [
+    "space_user_lifecycle",
+    "resize_and_break",
+    "space_user_copy",
+    "space_user_load",
+    "space_user_fork",
+    "space_user_elf",
+];
+
+/// The suite's Miri step: the same tests as [`miri_step`], one test binary per command, run by
+/// two workers at once, because the interpreter runs a binary on one core and the machines
+/// have two. Everything is built first, so the workers never wait on Cargo's build lock.
 pub fn miri_suite_step() -> Step {
     Step::custom("miri", |root| {
-        let lanes = match miri_lanes(root) {
-            Ok(lanes) => lanes,
+        let queue = match miri_queue(root) {
+            Ok(queue) => queue,
             Err(e) => {
                 return StepOutcome {
                     success: false,
                     tests: None,
-                    note: Some(format!("could not list mm/tests: {e}")),
+                    note: Some(format!("could not list the test files: {e}")),
                 };
             }
         };
+        let build = miri_cmd(&MIRI_CRATES, &["--lib", "--tests", "--no-run"]);
+        println!("xtask: {}", build.display());
+        let built = run_command(&build, root, None);
+        if !built.success {
+            return built;
+        }
+        let queue = std::sync::Mutex::new(queue.into_iter());
+        let next = || queue.lock().ok()?.next();
         std::thread::scope(|scope| {
-            let running: Vec<_> = lanes
-                .iter()
-                .map(|lane| scope.spawn(|| run_lane(lane, root)))
+            let workers: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = StepOutcome::passed_tests();
+                        while let Some(cmd) = next() {
+                            println!("xtask: {}", cmd.display());
+                            done.absorb(run_command(&cmd, root, Some(Tally::default())));
+                        }
+                        done
+                    })
+                })
                 .collect();
             let mut total = StepOutcome::passed_tests();
-            for lane in running {
-                total.absorb(lane.join().unwrap_or_else(|_| StepOutcome {
+            for worker in workers {
+                total.absorb(worker.join().unwrap_or_else(|_| StepOutcome {
                     success: false,
                     tests: None,
-                    note: Some("a Miri lane panicked".into()),
+                    note: Some("a Miri worker panicked".into()),
                 }));
             }
             total
@@ -323,36 +349,35 @@ pub fn miri_suite_step() -> Step {
     })
 }
 
-/// The commands of each Miri lane, run in order within a lane.
-fn miri_lanes(root: &Path) -> std::io::Result<[Vec<Cmd>; 2]> {
-    let mut names: Vec<String> = std::fs::read_dir(root.join("mm").join("tests"))?
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter_map(|name| name.strip_suffix(".rs").map(str::to_string))
+/// One command per test binary of the Miri crates: the slow ones first, then the rest in name
+/// order, then the unit tests.
+fn miri_queue(root: &Path) -> std::io::Result<Vec<Cmd>> {
+    let mut tests = Vec::new();
+    for (krate, dir) in [("rvmm", "mm"), ("umalloc", "umalloc")] {
+        for entry in std::fs::read_dir(root.join(dir).join("tests"))? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if let Some(test) = name.strip_suffix(".rs") {
+                tests.push((krate, test.to_string()));
+            }
+        }
+    }
+    let rank = |test: &str| MIRI_SLOW_FIRST.iter().position(|slow| *slow == test);
+    tests.sort_by(|(_, a), (_, b)| match (rank(a), rank(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    });
+    let mut queue: Vec<Cmd> = tests
+        .iter()
+        .map(|(krate, test)| miri_cmd(&[krate], &["--test", test]))
         .collect();
-    names.sort();
-    let mut halves: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
-    for (i, name) in names.iter().enumerate() {
-        halves[i % 2].extend(["--test", name.as_str()]);
-    }
-    let [first, mut second] = halves;
-    second.push("--lib");
-    Ok([
-        vec![miri_cmd(&["rvmm"], &first)],
-        vec![
-            miri_cmd(&["rvmm"], &second),
-            miri_cmd(&["umalloc"], &["--lib", "--tests"]),
-        ],
-    ])
-}
-
-/// Runs one lane's commands in order and adds up their results.
-fn run_lane(lane: &[Cmd], root: &Path) -> StepOutcome {
-    let mut total = StepOutcome::passed_tests();
-    for cmd in lane {
-        println!("xtask: {}", cmd.display());
-        total.absorb(run_command(cmd, root, Some(Tally::default())));
-    }
-    total
+    queue.extend(
+        MIRI_CRATES
+            .iter()
+            .map(|krate| miri_cmd(&[krate], &["--lib"])),
+    );
+    Ok(queue)
 }
 
 /// The caller's `MIRIFLAGS` plus strict provenance (once).
@@ -428,29 +453,44 @@ mod tests {
     }
 
     #[test]
-    fn miri_lanes_cover_every_rvmm_test_file_once_and_umalloc() {
+    fn miri_queue_runs_every_test_file_once_slow_ones_first() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("workspace root");
-        let lanes = miri_lanes(root).expect("mm/tests is readable");
-        let shown: Vec<String> = lanes.iter().flatten().map(Cmd::display).collect();
-        let files = std::fs::read_dir(root.join("mm/tests")).expect("mm/tests");
-        let mut count = 0;
-        for file in files.filter_map(|f| f.ok()?.file_name().into_string().ok()) {
-            if let Some(name) = file.strip_suffix(".rs") {
-                count += 1;
-                let needle = format!("--test {name} ");
-                let hits = shown.iter().filter(|c| c.contains(&needle)).count();
-                assert_eq!(hits, 1, "{name} in {shown:#?}");
+        let shown: Vec<String> = miri_queue(root)
+            .expect("test dirs are readable")
+            .iter()
+            .map(Cmd::display)
+            .collect();
+        let mut files = 0;
+        for (krate, dir) in [("rvmm", "mm/tests"), ("umalloc", "umalloc/tests")] {
+            for file in std::fs::read_dir(root.join(dir)).expect("test dir") {
+                let name = file
+                    .expect("entry")
+                    .file_name()
+                    .into_string()
+                    .expect("utf-8");
+                if let Some(test) = name.strip_suffix(".rs") {
+                    files += 1;
+                    let needle = format!("-p {krate} --test {test} ");
+                    let hits = shown.iter().filter(|c| c.contains(&needle)).count();
+                    assert_eq!(hits, 1, "{needle} in {shown:#?}");
+                }
             }
         }
-        assert!(count > 10, "{count} test files");
-        assert!(shown.iter().any(|c| c.contains("-p umalloc --lib --tests")));
-        assert!(
-            shown
-                .iter()
-                .any(|c| c.contains("-p rvmm") && c.contains("--lib"))
+        assert_eq!(
+            shown.len(),
+            files + MIRI_CRATES.len(),
+            "plus one --lib per crate"
         );
+        assert!(shown[0].contains(&format!("--test {} ", MIRI_SLOW_FIRST[0])));
+        for krate in MIRI_CRATES {
+            assert!(
+                shown
+                    .iter()
+                    .any(|c| c.contains(&format!("-p {krate} --lib ")))
+            );
+        }
         assert!(shown.iter().all(|c| c.contains(STRICT_PROVENANCE)));
     }
 
