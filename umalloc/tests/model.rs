@@ -14,8 +14,8 @@ use rvmm_testkit::bench::Rng;
 use support::{fill, heap, holds, holds_prefix};
 use umalloc::{Heap, MIN_ALIGN, PAGE_SIZE, Region};
 
-const OPS: usize = if cfg!(miri) { 800 } else { 100_000 };
-const CHECK_EVERY: usize = if cfg!(miri) { 200 } else { 2_000 };
+const OPS: usize = if cfg!(miri) { 200 } else { 100_000 };
+const CHECK_EVERY: usize = if cfg!(miri) { 50 } else { 2_000 };
 const MAX_LIVE: usize = if cfg!(miri) { 100 } else { 600 };
 
 /// A live block: where, how long, which pattern.

@@ -161,7 +161,13 @@ fn cmd_miri(root: &Path, args: &[String]) -> ExitCode {
     if let Err(e) = setup::ensure_miri(root) {
         return setup_failed(&e);
     }
-    finish(steps::run_all(root, vec![steps::miri_step(args)]))
+    // Without arguments, exactly the suite's step; with a filter or flags, one plain command.
+    let step = if args.is_empty() {
+        steps::miri_suite_step()
+    } else {
+        steps::miri_step(args)
+    };
+    finish(steps::run_all(root, vec![step]))
 }
 
 fn cmd_bench(root: &Path, args: &[String]) -> ExitCode {
