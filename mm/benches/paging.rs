@@ -8,8 +8,9 @@
 //! itself), and both turn a table's physical address into a pointer into that arena by one
 //! constant offset, as a kernel's linear map would: page_table_multiarch's `phys_to_virt` (no
 //! check), rvmm's `PhysMem` `Linear` (the same offset plus the bounds check `PhysMem`'s contract
-//! asks for). A second set of rvmm rows uses testkit's `&Arena` as `PhysMem`, a call per lookup
-//! that is not inlined across crates, to show what a costlier `PhysMem` does. On the host
+//! asks for). A second set of rvmm rows uses testkit's `&Arena` as `PhysMem`, whose lookup (also
+//! inlined) checks both ends of the range with overflow-checked arithmetic, to show what a
+//! costlier `PhysMem` does. On the host
 //! page_table_multiarch builds only its generic `PageTable64`, so the Sv39 metadata and entry
 //! below follow its own RISC-V `Rv64PTE` bit for bit; leaves of both libraries carry the same
 //! bits (V, R, W, A, D).
@@ -106,9 +107,8 @@ unsafe impl FrameSource for PoolFrames {
 }
 
 /// rvmm's view of the arena: the same constant offset as page_table_multiarch's
-/// `phys_to_virt`, plus the bounds check `PhysMem` asks for. (`Arena`'s own `PhysMem` would do
-/// too, but it lives in another crate and is not inlined here; that would measure a call per
-/// table, not the walker.)
+/// `phys_to_virt`, plus the one bounds check `PhysMem` asks for. (`Arena`'s own `PhysMem`
+/// checks more: both ends of a byte range, with overflow checks; its rows show that cost.)
 #[derive(Clone, Copy)]
 struct Linear {
     base: NonNull<u8>,
@@ -593,7 +593,7 @@ fn main() {
     summary_row("unmap 65,536 (+destroy)", &p[6], &p[7], Some(0.8));
     summary_row("map 1 GiB as 4 KiB (+destroy)", &g[0], &g[1], Some(0.7));
     summary_row("map 1 GiB superpages (+destroy)", &g[2], &g[3], None);
-    println!("\nrvmm over testkit's `&Arena` as `PhysMem` (a call per table lookup), same run:\n");
+    println!("\nrvmm over testkit's `&Arena` as `PhysMem` (a fuller bounds check), same run:\n");
     println!("| case | multiarch | rvmm/&Arena | ratio | target |");
     println!("|---|---:|---:|---:|---|");
     summary_row("map 65,536 x 4 KiB", &p[0], &p[8], None);
