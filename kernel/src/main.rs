@@ -129,6 +129,11 @@ extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     if test_mode(info) {
         ktest::run_all(hart)
     }
+    if has_arg(info, "panic") {
+        // For the suite: shows that a panic reports hart, location and message and ends QEMU
+        // with the panic code.
+        panic!("panic requested by the boot arguments");
+    }
     if has_arg(info, "exit") {
         // For measurements and smoke tests: QEMU with `-icount sleep=off` does not stop on
         // signals while every hart waits in `wfi`, so such runs end themselves.

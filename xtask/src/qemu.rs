@@ -308,6 +308,10 @@ pub fn test_steps(limit: Duration) -> Vec<Step> {
             &format!("qemu {} bad dtb", arch.name()),
             move |root| bad_device_trees(root, arch),
         ));
+        steps.push(Step::custom(
+            &format!("qemu {} panic", arch.name()),
+            move |root| panic_boot(root, arch),
+        ));
     }
     steps
 }
@@ -467,30 +471,13 @@ fn bad_device_trees(root: &Path, arch: Arch) -> StepOutcome {
             continue;
         }
         let mut boot = Boot::new(arch);
-        boot.icount = true;
         boot.append = Some("exit".into());
         boot.extra = vec!["-dtb".into(), path.display().to_string()];
-        let cmd = boot
-            .command(&kernel_elf(root, arch))
-            .timeout(Duration::from_secs(60));
-        println!("xtask: {}", cmd.display());
-        let mut said = false;
-        let finished = process::run_streaming(&cmd, root, |line| said |= line.contains(message));
-        match finished {
-            Ok(f) if said && f.status.code() == Some(EXIT_BAD_DEVICE_TREE) => {
-                println!("xtask: without /{node}: `{message}`, exit {EXIT_BAD_DEVICE_TREE}: ok");
-                tally.passed += 1;
-            }
-            Ok(f) => {
-                tally.failed += 1;
-                notes.push(format!(
-                    "without /{node}: {} (message seen: {said})",
-                    f.status
-                ));
-            }
+        match boot_expecting(root, boot, message, EXIT_BAD_DEVICE_TREE) {
+            Ok(()) => tally.passed += 1,
             Err(e) => {
                 tally.failed += 1;
-                notes.push(format!("could not run {}: {e}", arch.qemu()));
+                notes.push(format!("without /{node}: {e}"));
             }
         }
     }
@@ -498,6 +485,47 @@ fn bad_device_trees(root: &Path, arch: Arch) -> StepOutcome {
         success: tally.failed == 0,
         tests: Some(tally),
         note: (!notes.is_empty()).then(|| notes.join("; ")),
+    }
+}
+
+/// Exit code of a kernel panic (kernel/src/exit.rs).
+const EXIT_PANIC: i32 = 4;
+
+/// Boots `arch` with `-append panic`: the kernel must report the panic with its hart and
+/// location and end QEMU with the panic code.
+fn panic_boot(root: &Path, arch: Arch) -> StepOutcome {
+    let mut boot = Boot::new(arch);
+    boot.append = Some("panic".into());
+    let result = boot_expecting(root, boot, "panic on hart 0 at src/main.rs:", EXIT_PANIC);
+    let passed = result.is_ok();
+    StepOutcome {
+        success: passed,
+        tests: Some(Tally {
+            passed: u64::from(passed),
+            failed: u64::from(!passed),
+            ignored: 0,
+            binaries: 1,
+        }),
+        note: result.err(),
+    }
+}
+
+/// Boots `boot` (under icount, 60 s at most) and checks that the console printed a line
+/// containing `message` and that QEMU exited with `code`.
+fn boot_expecting(root: &Path, mut boot: Boot, message: &str, code: i32) -> Result<(), String> {
+    boot.icount = true;
+    let cmd = boot
+        .command(&kernel_elf(root, boot.arch))
+        .timeout(Duration::from_secs(60));
+    println!("xtask: {}", cmd.display());
+    let mut said = false;
+    match process::run_streaming(&cmd, root, |line| said |= line.contains(message)) {
+        Ok(f) if said && f.status.code() == Some(code) => {
+            println!("xtask: `{message}` and exit {code}: ok");
+            Ok(())
+        }
+        Ok(f) => Err(format!("{} (`{message}` seen: {said})", f.status)),
+        Err(e) => Err(format!("could not run {}: {e}", boot.arch.qemu())),
     }
 }
 

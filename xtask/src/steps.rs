@@ -443,10 +443,12 @@ mod tests {
                 "kernel build rv64",
                 "qemu rv64 ktest",
                 "qemu rv64 bad dtb",
+                "qemu rv64 panic",
                 "kernel clippy rv32",
                 "kernel build rv32",
                 "qemu rv32 ktest",
                 "qemu rv32 bad dtb",
+                "qemu rv32 panic",
                 "miri"
             ]
         );
