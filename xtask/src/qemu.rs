@@ -316,21 +316,10 @@ pub fn test_steps(limit: Duration) -> Vec<Step> {
     steps
 }
 
-/// Runs a command whose exit status decides.
+/// Runs a command whose exit status decides, showing it first.
 fn check(cmd: &Cmd, root: &Path) -> StepOutcome {
     println!("xtask: {}", cmd.display());
-    match process::run_streaming(cmd, root, |_| {}) {
-        Ok(finished) => StepOutcome {
-            success: finished.success(),
-            tests: None,
-            note: finished.failure_note(cmd),
-        },
-        Err(e) => StepOutcome {
-            success: false,
-            tests: None,
-            note: Some(format!("could not run {}: {e}", cmd.program)),
-        },
-    }
+    crate::steps::run_command(cmd, root, None)
 }
 
 /// What the console of a test boot said.

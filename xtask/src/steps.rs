@@ -142,7 +142,7 @@ impl Step {
 }
 
 /// Runs `cmd` streaming its output; counts test results when `tally` is given.
-fn run_command(cmd: &Cmd, root: &Path, mut tally: Option<Tally>) -> StepOutcome {
+pub fn run_command(cmd: &Cmd, root: &Path, mut tally: Option<Tally>) -> StepOutcome {
     let finished = process::run_streaming(cmd, root, |line| {
         if let Some(tally) = tally.as_mut() {
             tally.scan(line);
