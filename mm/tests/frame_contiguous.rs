@@ -1,9 +1,11 @@
 //! Contiguous runs: alignment, holes, fragmentation, hart caches, and the list afterwards.
 
+mod frame_support;
+
+use frame_support::drain;
 use rvmm::OutOfMemory;
 use rvmm::addr::{Frame, PAGE_SIZE, PageSize, PhysRange};
 use rvmm::frame::{BATCH_FRAMES, FrameAllocator, FreeError, Junk};
-use rvmm::phys::PhysMem;
 use rvmm_testkit::Arena;
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
@@ -23,21 +25,6 @@ fn n(count: usize) -> NonZeroUsize {
 fn setup<'a>(arena: &'a Arena, reserved: &[PhysRange]) -> FrameAllocator<&'a Arena> {
     // SAFETY: the arena is used by nothing else.
     unsafe { FrameAllocator::new(arena, &[arena.range()], reserved, Junk::Fill) }.unwrap()
-}
-
-/// Allocates every frame on the shared list, checks none comes twice, frees them back.
-fn drain<P: PhysMem>(a: &FrameAllocator<P>) -> BTreeSet<Frame> {
-    let mut got = Vec::new();
-    while let Ok(f) = a.alloc() {
-        got.push(f);
-    }
-    let set: BTreeSet<Frame> = got.iter().copied().collect();
-    assert_eq!(set.len(), got.len(), "a frame was handed out twice");
-    for f in got {
-        // SAFETY: allocated just above and not used.
-        unsafe { a.free(f) }.unwrap();
-    }
-    set
 }
 
 #[test]

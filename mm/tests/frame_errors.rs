@@ -1,5 +1,8 @@
 //! Every way a free can be wrong is a typed error that leaves the allocator unchanged.
 
+mod frame_support;
+
+use frame_support::drain;
 use rvmm::addr::{Frame, PhysAddr, PhysRange};
 use rvmm::frame::{BATCH_FRAMES, FrameAllocator, FrameSource, FreeError, Junk};
 use rvmm::phys::PhysMem;
@@ -35,21 +38,6 @@ fn setup(arena: &Arena) -> FrameAllocator<&Arena> {
 /// The free count and the set of frames on the shared list.
 fn snapshot<P: PhysMem>(a: &FrameAllocator<P>) -> (usize, BTreeSet<Frame>) {
     (a.stats().free, drain(a))
-}
-
-/// Allocates every frame on the shared list, checks none comes twice, frees them back.
-fn drain<P: PhysMem>(a: &FrameAllocator<P>) -> BTreeSet<Frame> {
-    let mut got = Vec::new();
-    while let Ok(f) = a.alloc() {
-        got.push(f);
-    }
-    let set: BTreeSet<Frame> = got.iter().copied().collect();
-    assert_eq!(set.len(), got.len(), "a frame was handed out twice");
-    for f in got.into_iter().rev() {
-        // SAFETY: allocated just above and not used.
-        unsafe { a.free(f) }.unwrap();
-    }
-    set
 }
 
 #[test]

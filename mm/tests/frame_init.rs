@@ -1,5 +1,8 @@
 //! Frame allocator init: trimming, reserved ranges, holes, overlaps, and typed init errors.
 
+mod frame_support;
+
+use frame_support::drain;
 use rvmm::addr::{Frame, PhysRange};
 use rvmm::frame::{FrameAllocator, FreeError, InitError, Junk};
 use rvmm::phys::PhysMem;
@@ -20,21 +23,6 @@ fn frame(n: u64) -> Frame {
 
 fn frames(iter: impl IntoIterator<Item = u64>) -> BTreeSet<Frame> {
     iter.into_iter().map(frame).collect()
-}
-
-/// Allocates every frame through the shared path, checks none comes twice, frees them back.
-fn drain<P: PhysMem>(a: &FrameAllocator<P>) -> BTreeSet<Frame> {
-    let mut got = Vec::new();
-    while let Ok(f) = a.alloc() {
-        got.push(f);
-    }
-    let set: BTreeSet<Frame> = got.iter().copied().collect();
-    assert_eq!(set.len(), got.len(), "a frame was handed out twice");
-    for f in got {
-        // SAFETY: allocated just above and not used.
-        unsafe { a.free(f) }.unwrap();
-    }
-    set
 }
 
 #[test]
