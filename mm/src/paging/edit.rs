@@ -89,9 +89,9 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         frames: &mut impl FrameSource,
     ) -> Result<Flush, Error> {
         self.unmap_with(pages, frames, &mut |frames, pa, size| {
+            let first = crate::addr::Frame::containing(pa);
             for k in 0..size.base_pages() as u64 {
-                let frame = crate::addr::Frame::containing(pa);
-                if let Some(f) = frame.checked_add(k) {
+                if let Some(f) = first.checked_add(k) {
                     // SAFETY: by this function's contract the leaf's frames came from `frames`
                     // and are unused now that the leaf is gone.
                     unsafe { frames.deallocate(f) };
