@@ -67,15 +67,14 @@ fn superpages_where_aligned<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-#[test]
-fn superpages_where_aligned_sv39() {
-    superpages_where_aligned::<Sv39>();
-}
-
-#[test]
-fn superpages_where_aligned_sv32() {
-    superpages_where_aligned::<Sv32>();
-}
+rvmm_testkit::both_modes!(
+    superpages_where_aligned,
+    overlap_is_refused_and_named,
+    bad_input_is_refused,
+    partial_unmap_and_protect_split_superpages,
+    map_of_many_tables_rolls_back,
+    last_page_of_the_space,
+);
 
 #[test]
 fn gigapage_on_sv39_and_only_4k_policy() {
@@ -176,16 +175,6 @@ fn overlap_is_refused_and_named<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-#[test]
-fn overlap_is_refused_and_named_sv39() {
-    overlap_is_refused_and_named::<Sv39>();
-}
-
-#[test]
-fn overlap_is_refused_and_named_sv32() {
-    overlap_is_refused_and_named::<Sv32>();
-}
-
 fn bad_input_is_refused<M: Mode>() {
     let arena = arena();
     let mut frames = Tracking::new(ArenaFrames::new(&arena));
@@ -235,16 +224,6 @@ fn bad_input_is_refused<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-#[test]
-fn bad_input_is_refused_sv39() {
-    bad_input_is_refused::<Sv39>();
-}
-
-#[test]
-fn bad_input_is_refused_sv32() {
-    bad_input_is_refused::<Sv32>();
-}
-
 fn partial_unmap_and_protect_split_superpages<M: Mode>() {
     let arena = arena();
     let mut frames = Tracking::new(ArenaFrames::new(&arena));
@@ -284,16 +263,6 @@ fn partial_unmap_and_protect_split_superpages<M: Mode>() {
     assert_eq!(frames.outstanding(), 1);
     t.destroy(&mut frames);
     frames.assert_no_leaks();
-}
-
-#[test]
-fn partial_unmap_and_protect_split_superpages_sv39() {
-    partial_unmap_and_protect_split_superpages::<Sv39>();
-}
-
-#[test]
-fn partial_unmap_and_protect_split_superpages_sv32() {
-    partial_unmap_and_protect_split_superpages::<Sv32>();
 }
 
 #[test]
@@ -424,16 +393,6 @@ fn map_of_many_tables_rolls_back<M: Mode>() {
 }
 
 #[test]
-fn map_of_many_tables_rolls_back_sv39() {
-    map_of_many_tables_rolls_back::<Sv39>();
-}
-
-#[test]
-fn map_of_many_tables_rolls_back_sv32() {
-    map_of_many_tables_rolls_back::<Sv32>();
-}
-
-#[test]
 fn unmap_and_protect_roll_back_their_splits() {
     let g = 1u64 << 30;
     let setup = |t: &mut Table<'_, Sv39>, f: &mut Failing<Tracking<ArenaFrames<'_>>>| {
@@ -478,16 +437,6 @@ fn last_page_of_the_space<M: Mode>() {
     assert_eq!(frames.outstanding(), 1);
     t.destroy(&mut frames);
     frames.assert_no_leaks();
-}
-
-#[test]
-fn last_page_of_the_space_sv39() {
-    last_page_of_the_space::<Sv39>();
-}
-
-#[test]
-fn last_page_of_the_space_sv32() {
-    last_page_of_the_space::<Sv32>();
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod space_kernel_common;
 
 use rvmm::addr::{PAGE_SIZE, PageSize, VirtAddr};
-use rvmm::paging::{Mode, Perms, Sv32, Sv39};
+use rvmm::paging::{Mode, Perms, Sv39};
 use rvmm::space::kernel::{BootDescription, Device, KernelImage, MapRow, Region};
 use rvmm_testkit::spec::{self, Access};
 use space_kernel_common::*;
@@ -72,15 +72,11 @@ fn reserved_range_is_read_only<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-#[test]
-fn reserved_range_is_read_only_sv39() {
-    reserved_range_is_read_only::<Sv39>();
-}
-
-#[test]
-fn reserved_range_is_read_only_sv32() {
-    reserved_range_is_read_only::<Sv32>();
-}
+rvmm_testkit::both_modes!(
+    reserved_range_is_read_only,
+    data_and_free_ram_share_a_megapage,
+    ranges_in_any_order_edges_trimmed,
+);
 
 /// Data and the free RAM after it have the same permissions, so one megapage may hold both;
 /// the rows still say where data ends.
@@ -125,16 +121,6 @@ fn data_and_free_ram_share_a_megapage<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-#[test]
-fn data_and_free_ram_share_a_megapage_sv39() {
-    data_and_free_ram_share_a_megapage::<Sv39>();
-}
-
-#[test]
-fn data_and_free_ram_share_a_megapage_sv32() {
-    data_and_free_ram_share_a_megapage::<Sv32>();
-}
-
 /// RAM in two ranges listed out of order, with a hole and unaligned edges; two devices in one
 /// page. Edges are trimmed inward, the shared page mapped once and named after the first.
 fn ranges_in_any_order_edges_trimmed<M: Mode>() {
@@ -160,14 +146,4 @@ fn ranges_in_any_order_edges_trimmed<M: Mode>() {
     assert_eq!(named, [(0x1000_0000, Region::Device("a"))]);
     space.destroy(&mut frames);
     frames.assert_no_leaks();
-}
-
-#[test]
-fn ranges_in_any_order_edges_trimmed_sv39() {
-    ranges_in_any_order_edges_trimmed::<Sv39>();
-}
-
-#[test]
-fn ranges_in_any_order_edges_trimmed_sv32() {
-    ranges_in_any_order_edges_trimmed::<Sv32>();
 }

@@ -57,15 +57,13 @@ fn every_ram_page_maps_to_itself<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-#[test]
-fn every_ram_page_maps_to_itself_sv39() {
-    every_ram_page_maps_to_itself::<Sv39>();
-}
-
-#[test]
-fn every_ram_page_maps_to_itself_sv32() {
-    every_ram_page_maps_to_itself::<Sv32>();
-}
+rvmm_testkit::both_modes!(
+    every_ram_page_maps_to_itself,
+    superpages_wherever_aligned,
+    no_writable_executable_or_user_page_and_all_global,
+    devices_read_write_not_executable,
+    describe_rows_match_the_map,
+);
 
 fn superpages_wherever_aligned<M: Mode>() {
     let arena = arena();
@@ -78,16 +76,6 @@ fn superpages_wherever_aligned<M: Mode>() {
     assert_eq!(ram_leaf_sizes(&arena, &space), [per_mega, megas, 0]);
     space.destroy(&mut frames);
     frames.assert_no_leaks();
-}
-
-#[test]
-fn superpages_wherever_aligned_sv39() {
-    superpages_wherever_aligned::<Sv39>();
-}
-
-#[test]
-fn superpages_wherever_aligned_sv32() {
-    superpages_wherever_aligned::<Sv32>();
 }
 
 fn no_writable_executable_or_user_page_and_all_global<M: Mode>() {
@@ -105,16 +93,6 @@ fn no_writable_executable_or_user_page_and_all_global<M: Mode>() {
     }
     space.destroy(&mut frames);
     frames.assert_no_leaks();
-}
-
-#[test]
-fn no_writable_executable_or_user_page_and_all_global_sv39() {
-    no_writable_executable_or_user_page_and_all_global::<Sv39>();
-}
-
-#[test]
-fn no_writable_executable_or_user_page_and_all_global_sv32() {
-    no_writable_executable_or_user_page_and_all_global::<Sv32>();
 }
 
 fn trampoline_at_the_top<M: Mode>(expected_va: u64) {
@@ -174,16 +152,6 @@ fn devices_read_write_not_executable<M: Mode>() {
     assert_eq!(plic.size, mega::<M>());
     space.destroy(&mut frames);
     frames.assert_no_leaks();
-}
-
-#[test]
-fn devices_read_write_not_executable_sv39() {
-    devices_read_write_not_executable::<Sv39>();
-}
-
-#[test]
-fn devices_read_write_not_executable_sv32() {
-    devices_read_write_not_executable::<Sv32>();
 }
 
 fn row(va: u64, to: u64, len: u64, perms: Perms, size: PageSize, what: Region) -> MapRow {
@@ -287,16 +255,6 @@ fn describe_rows_match_the_map<M: Mode>() {
     assert!(format!("{}", rows[11]).ends_with("RW--G 4K kernel stack 0"));
     space.destroy(&mut frames);
     frames.assert_no_leaks();
-}
-
-#[test]
-fn describe_rows_match_the_map_sv39() {
-    describe_rows_match_the_map::<Sv39>();
-}
-
-#[test]
-fn describe_rows_match_the_map_sv32() {
-    describe_rows_match_the_map::<Sv32>();
 }
 
 fn satp_selects_the_root_with_asid_zero<M: Mode>(mode_bits: u64) {

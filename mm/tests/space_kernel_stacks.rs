@@ -139,15 +139,15 @@ fn extra_tables<M: Mode>(
     table_frames(arena, space.table()) - baseline
 }
 
-#[test]
-fn many_stacks_map_and_unmap_back_to_baseline_sv39() {
-    many_stacks_map_and_unmap_back_to_baseline::<Sv39>();
-}
-
-#[test]
-fn many_stacks_map_and_unmap_back_to_baseline_sv32() {
-    many_stacks_map_and_unmap_back_to_baseline::<Sv32>();
-}
+rvmm_testkit::both_modes!(
+    many_stacks_map_and_unmap_back_to_baseline,
+    stack_refusals_change_nothing,
+    no_stacks_means_no_slot,
+    unmap_flush_covers_the_stack,
+    map_stack_rolls_back_at_every_failure,
+    build_rolls_back_at_every_failure,
+    destroy_returns_mapped_stacks,
+);
 
 fn stack_refusals_change_nothing<M: Mode>() {
     let arena = arena();
@@ -181,16 +181,6 @@ fn stack_refusals_change_nothing<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-#[test]
-fn stack_refusals_change_nothing_sv39() {
-    stack_refusals_change_nothing::<Sv39>();
-}
-
-#[test]
-fn stack_refusals_change_nothing_sv32() {
-    stack_refusals_change_nothing::<Sv32>();
-}
-
 fn no_stacks_means_no_slot<M: Mode>() {
     let arena = arena();
     let mut frames = frames(&arena);
@@ -200,16 +190,6 @@ fn no_stacks_means_no_slot<M: Mode>() {
     assert_eq!(space.stack_slots(), 0);
     space.destroy(&mut frames);
     frames.assert_no_leaks();
-}
-
-#[test]
-fn no_stacks_means_no_slot_sv39() {
-    no_stacks_means_no_slot::<Sv39>();
-}
-
-#[test]
-fn no_stacks_means_no_slot_sv32() {
-    no_stacks_means_no_slot::<Sv32>();
 }
 
 /// A stack unmapped from a live table stays reachable through the TLB until its flush is
@@ -247,16 +227,6 @@ fn unmap_flush_covers_the_stack<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-#[test]
-fn unmap_flush_covers_the_stack_sv39() {
-    unmap_flush_covers_the_stack::<Sv39>();
-}
-
-#[test]
-fn unmap_flush_covers_the_stack_sv32() {
-    unmap_flush_covers_the_stack::<Sv32>();
-}
-
 /// Runs out of frames at every allocation a stack mapping makes, in a slot whose tables do
 /// not exist yet (so table frames are part of the rollback too).
 fn map_stack_rolls_back_at_every_failure<M: Mode>() {
@@ -289,16 +259,6 @@ fn map_stack_rolls_back_at_every_failure<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-#[test]
-fn map_stack_rolls_back_at_every_failure_sv39() {
-    map_stack_rolls_back_at_every_failure::<Sv39>();
-}
-
-#[test]
-fn map_stack_rolls_back_at_every_failure_sv32() {
-    map_stack_rolls_back_at_every_failure::<Sv32>();
-}
-
 /// Runs out of frames at every allocation of a build that also maps stacks: each attempt
 /// gives back everything and says OutOfMemory.
 fn build_rolls_back_at_every_failure<M: Mode>() {
@@ -326,16 +286,6 @@ fn build_rolls_back_at_every_failure<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-#[test]
-fn build_rolls_back_at_every_failure_sv39() {
-    build_rolls_back_at_every_failure::<Sv39>();
-}
-
-#[test]
-fn build_rolls_back_at_every_failure_sv32() {
-    build_rolls_back_at_every_failure::<Sv32>();
-}
-
 /// Destroying a space with stacks still mapped gives their frames back too.
 fn destroy_returns_mapped_stacks<M: Mode>() {
     let arena = arena();
@@ -350,14 +300,4 @@ fn destroy_returns_mapped_stacks<M: Mode>() {
     assert!(space.table().translate(top).is_some());
     space.destroy(&mut frames);
     frames.assert_no_leaks();
-}
-
-#[test]
-fn destroy_returns_mapped_stacks_sv39() {
-    destroy_returns_mapped_stacks::<Sv39>();
-}
-
-#[test]
-fn destroy_returns_mapped_stacks_sv32() {
-    destroy_returns_mapped_stacks::<Sv32>();
 }

@@ -2,7 +2,6 @@
 //! (unmapped, kernel-only, read-only, beyond the mode's top, non-canonical, overflowing) as its
 //! own test, each writing nothing.
 
-#[macro_use]
 mod space_user_support;
 
 use rvmm::addr::PAGE_SIZE;
@@ -11,7 +10,7 @@ use rvmm::space::user::CopyError;
 use rvmm::space::{trampoline_page, trap_frame_page};
 use space_user_support::*;
 
-both_modes!(
+rvmm_testkit::both_modes!(
     round_trips_every_length_and_offset_across_pages,
     reads_text_and_rodata,
     zero_length_copies_succeed_below_the_top,

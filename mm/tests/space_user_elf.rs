@@ -1,7 +1,6 @@
 //! The ELF program-header reader: a good file of each class, every malformation as its own
 //! test, and many mutated and truncated files, none of which may panic.
 
-#[macro_use]
 mod space_user_support;
 
 use rvmm::paging::Mode;
@@ -17,7 +16,7 @@ fn parse<M: Mode>(bytes: &[u8]) -> Result<Vec<ElfSegment>, ElfError> {
     ElfImage::parse(bytes, class::<M>()).map(|e| e.segments().collect())
 }
 
-both_modes!(
+rvmm_testkit::both_modes!(
     parses_entry_and_segments,
     skips_other_headers_and_empty_segments,
     file_bytes_are_the_segments_bytes,

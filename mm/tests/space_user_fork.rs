@@ -1,7 +1,6 @@
 //! `fork`: a full, independent copy of every region, rolled back completely when frames run
 //! out at any allocation.
 
-#[macro_use]
 mod space_user_support;
 
 use rvmm::addr::PAGE_SIZE;
@@ -11,7 +10,7 @@ use rvmm_testkit::FailPlan;
 use space_user_support::*;
 use std::collections::BTreeSet;
 
-both_modes!(
+rvmm_testkit::both_modes!(
     child_has_the_same_regions_and_bytes,
     child_owns_every_data_frame,
     writes_after_fork_stay_on_their_side,

@@ -2,7 +2,6 @@
 //! stack, exit both. The free frame count returns exactly to its baseline, also when the N-th
 //! allocation fails, for every N: each failing step is a typed error that changes nothing.
 
-#[macro_use]
 mod space_user_support;
 
 use rvmm::addr::PAGE_SIZE;
@@ -12,7 +11,7 @@ use rvmm_testkit::FailPlan;
 use space_user_support::*;
 use std::fmt::Debug;
 
-both_modes!(
+rvmm_testkit::both_modes!(
     lifecycle_returns_every_frame,
     lifecycle_with_the_nth_allocation_failing_for_every_n,
     lifecycle_with_every_allocation_from_the_nth_failing_for_every_n,

@@ -2,7 +2,6 @@
 //! heap after the highest segment; every refused placement its own test, each leaving the space
 //! unchanged; out of frames at every allocation rolls back.
 
-#[macro_use]
 mod space_user_support;
 
 use rvmm::addr::VirtAddr;
@@ -12,7 +11,7 @@ use rvmm::space::user::{Layout, Limits, LoadError, MAX_SEGMENTS, RegionKind, USE
 use rvmm_testkit::FailPlan;
 use space_user_support::*;
 
-both_modes!(
+rvmm_testkit::both_modes!(
     segments_land_at_their_addresses_with_their_permissions,
     file_bytes_are_copied_and_bss_reads_zero,
     heap_starts_at_the_page_after_the_highest_segment,

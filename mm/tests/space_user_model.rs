@@ -5,7 +5,6 @@
 //! and tables. Addresses are drawn densely around the edges (heap start, break, page
 //! boundaries, stack bottom), where the bugs live.
 
-#[macro_use]
 mod space_user_support;
 
 use rvmm::addr::PAGE_SIZE;
@@ -14,7 +13,7 @@ use rvmm::space::user::{CopyError, Limits, SbrkError, StackError, UserSpace};
 use rvmm_testkit::Rng;
 use space_user_support::*;
 
-both_modes!(random_operations_match_the_byte_model);
+rvmm_testkit::both_modes!(random_operations_match_the_byte_model);
 
 /// Operations per mode.
 const OPS: usize = if cfg!(miri) { 150 } else { 10_000 };

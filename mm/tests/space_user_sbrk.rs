@@ -1,7 +1,6 @@
 //! `sbrk`: the old break comes back, the break moves byte by byte over whole pages, new memory
 //! reads zero (also bytes of a partly used page taken again), shrinking frees and flushes.
 
-#[macro_use]
 mod space_user_support;
 
 use rvmm::addr::PAGE_SIZE;
@@ -10,7 +9,7 @@ use rvmm::space::user::CopyError;
 use rvmm::tlb::FlushScope;
 use space_user_support::*;
 
-both_modes!(
+rvmm_testkit::both_modes!(
     returns_the_old_break_and_maps_whole_pages,
     new_memory_reads_zero,
     bytes_released_within_a_page_read_zero_when_taken_again,

@@ -2,7 +2,6 @@
 //! arithmetic, deltas wider than the mode's registers, and frames running out at every
 //! allocation. Each leaves the break, the mappings, the bytes and the frame count unchanged.
 
-#[macro_use]
 mod space_user_support;
 
 use rvmm::addr::PAGE_SIZE;
@@ -11,7 +10,7 @@ use rvmm::space::user::{Layout, Limits, SbrkError, UserSpace};
 use rvmm_testkit::FailPlan;
 use space_user_support::*;
 
-both_modes!(
+rvmm_testkit::both_modes!(
     grows_to_exactly_the_cap,
     refuses_growth_past_the_cap,
     refuses_shrinking_below_the_heap_start,

@@ -2,7 +2,6 @@
 //! below it within the limit and the red zone, and every refusal its own test, each leaving the
 //! space unchanged.
 
-#[macro_use]
 mod space_user_support;
 
 use rvmm::addr::{PAGE_SIZE, VirtAddr};
@@ -13,7 +12,7 @@ use rvmm::tlb::FlushScope;
 use rvmm_testkit::FailPlan;
 use space_user_support::*;
 
-both_modes!(
+rvmm_testkit::both_modes!(
     starts_with_one_page_under_the_trap_frame,
     grows_down_to_the_faulting_page,
     grows_within_the_red_zone,

@@ -1,7 +1,6 @@
 //! Shrinking the user stack: pages wholly below `sp` go, the top page stays, and no stack
 //! pointer, however bogus, makes it unmap a page that is not mapped (the VIMIX panic).
 
-#[macro_use]
 mod space_user_support;
 
 use rvmm::addr::{PAGE_SIZE, VirtAddr};
@@ -10,7 +9,7 @@ use rvmm::space::trampoline_page;
 use rvmm::tlb::FlushScope;
 use space_user_support::*;
 
-both_modes!(
+rvmm_testkit::both_modes!(
     shrink_releases_pages_wholly_below_sp,
     shrink_keeps_the_page_holding_a_misaligned_sp,
     shrink_never_releases_the_top_page,

@@ -9,24 +9,6 @@ use rvmm::space::user::{Limits, Region, UserSpace};
 use rvmm_testkit::spec::{self, PTE_U, PTE_W, PTE_X, SpecMode};
 use rvmm_testkit::{Arena, ArenaFrames, FailPlan, Failing, Tracking};
 
-/// Runs a generic test function for Sv39 and for Sv32, as `name::sv39` and `name::sv32`.
-macro_rules! both_modes {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn sv39() {
-                    super::$name::<rvmm::paging::Sv39>();
-                }
-                #[test]
-                fn sv32() {
-                    super::$name::<rvmm::paging::Sv32>();
-                }
-            }
-        )*
-    };
-}
-
 /// Where every test arena starts.
 pub const BASE: u64 = 0x8000_0000;
 
