@@ -273,7 +273,7 @@ pub fn test_suite() -> Vec<Step> {
 ///
 /// Only library and integration tests (`--lib --tests`): doctests and benches add minutes under
 /// the interpreter and test nothing the host run does not. With `extra` arguments (a test
-/// filter, say) it is one command; see [`miri_suite_step`] for the suite's two lanes.
+/// filter, say) it is one command; see [`miri_suite_step`] for the suite's two workers.
 pub fn miri_step(extra: &[String]) -> Step {
     let cmd = miri_cmd(&MIRI_CRATES, &["--lib", "--tests"]).args(extra);
     Step::tests("miri", cmd)
@@ -362,12 +362,7 @@ fn miri_queue(root: &Path) -> std::io::Result<Vec<Cmd>> {
         }
     }
     let rank = |test: &str| MIRI_SLOW_FIRST.iter().position(|slow| *slow == test);
-    tests.sort_by(|(_, a), (_, b)| match (rank(a), rank(b)) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.cmp(b),
-    });
+    tests.sort_by_key(|(_, test)| (rank(test).unwrap_or(usize::MAX), test.clone()));
     let mut queue: Vec<Cmd> = tests
         .iter()
         .map(|(krate, test)| miri_cmd(&[krate], &["--test", test]))
