@@ -15,7 +15,8 @@ pub struct HeapStats {
     pub free: usize,
     /// Bytes in them.
     pub free_bytes: usize,
-    /// Freed small chunks parked in the quick lists.
+    /// Freed chunks parked whole (small ones in the quick lists, large ones with the recently
+    /// freed), not yet merged into the free lists.
     pub parked: usize,
     /// Free bytes between the last chunk and the break.
     pub wilderness: usize,
@@ -102,7 +103,7 @@ impl<S: Sbrk> Heap<S> {
         }
         stats.wilderness = self.end.addr().saturating_sub(self.top.0.addr());
         if stats.parked != self.parked() {
-            return fail(c, "quick-list count disagrees with parked chunks");
+            return fail(c, "parked count disagrees with parked chunks");
         }
         if stats.in_use != self.live {
             return fail(c, "held-block count disagrees with in-use chunks");

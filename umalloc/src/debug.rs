@@ -113,7 +113,7 @@ impl<S: Sbrk> Heap<S> {
             });
         }
         if head & QUICK != 0 {
-            return Err(if self.quick.contains(c, size) {
+            return Err(if self.quick.contains(c, size) || self.recent.contains(c) {
                 double
             } else {
                 foreign

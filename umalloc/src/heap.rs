@@ -9,7 +9,8 @@ use core::ptr;
 
 use crate::bins::Bins;
 use crate::chunk::{Chunk, FLAGS, INUSE, MIN_ALIGN, PREV_INUSE, WORD, chunk_size};
-use crate::quick::Quick;
+use crate::quick::{QUICK_LIMIT, Quick};
+use crate::recent::Recent;
 use crate::sbrk::Sbrk;
 
 /// Page size the break moves in (grows and shrinks are multiples of it).
@@ -42,6 +43,7 @@ impl Default for Config {
 pub struct Heap<S: Sbrk> {
     pub(crate) bins: Bins,
     pub(crate) quick: Quick,
+    pub(crate) recent: Recent,
     /// Start of the wilderness (null before the first `sbrk`).
     pub(crate) top: Chunk,
     /// Our break: the end of the wilderness.
@@ -73,6 +75,7 @@ impl<S: Sbrk> Heap<S> {
         Heap {
             bins: Bins::new(),
             quick: Quick::new(),
+            recent: Recent::new(),
             top: Chunk::NULL,
             end: ptr::null_mut(),
             base: Chunk::NULL,
@@ -120,7 +123,7 @@ impl<S: Sbrk> Heap<S> {
     /// Frees a block from [`Heap::malloc`] and friends; null is ignored.
     ///
     /// With the `debug` feature, a double free or a pointer this heap never returned is
-    /// reported (see [`Heap::reports`]) and otherwise ignored.
+    /// reported (see `Heap::reports`) and otherwise ignored.
     ///
     /// # Safety
     /// `ptr` must be null or a live block from this heap (without the `debug` feature anything
@@ -138,7 +141,7 @@ impl<S: Sbrk> Heap<S> {
         unsafe {
             self.junk_freed(c);
             if !self.quick.park(c) {
-                self.release(c);
+                self.retire(c);
             }
         }
         if self.live == 0 {
@@ -173,6 +176,11 @@ impl<S: Sbrk> Heap<S> {
     /// `alloc_chunk` once the quick list for `size` came up empty.
     #[inline(never)]
     fn alloc_chunk_slow(&mut self, size: usize) -> Option<Chunk> {
+        if size >= QUICK_LIMIT
+            && let Some(c) = self.recent.take(size)
+        {
+            return Some(c);
+        }
         if let Some(c) = self.bins.take(size) {
             // SAFETY: `c` was just taken from a list, so it is a free chunk of >= `size` bytes.
             unsafe { self.use_free_chunk(c, size) };
@@ -237,6 +245,25 @@ impl<S: Sbrk> Heap<S> {
         Some(c)
     }
 
+    /// Parks freed chunk `c` with the recent large chunks if it is large and not next to the
+    /// wilderness (which it would simply melt into); releases it otherwise.
+    ///
+    /// # Safety
+    /// As for [`Heap::release`].
+    #[inline(always)]
+    unsafe fn retire(&mut self, c: Chunk) {
+        // SAFETY: `c` is an in-use chunk nobody uses (caller contract).
+        unsafe {
+            let size = c.size();
+            if size < QUICK_LIMIT || c.plus(size) == self.top {
+                return self.release(c);
+            }
+            if let Some(evicted) = self.recent.park(c, size) {
+                self.release(evicted);
+            }
+        }
+    }
+
     /// Returns in-use chunk `c` to the free lists, merging it with free neighbours and the
     /// wilderness (and giving memory back if the wilderness got big).
     ///
@@ -259,6 +286,11 @@ impl<S: Sbrk> Heap<S> {
             if next == self.top {
                 self.junk_header(c);
                 self.top = c;
+                // A large chunk parked just below melts too: parked, it would hold the
+                // wilderness (and the give-back) down.
+                if let Some(below) = self.recent.unpark_ending_at(c) {
+                    return self.release(below);
+                }
                 self.trim(crate::grow::Trim::OverThreshold);
                 return;
             }
@@ -280,7 +312,7 @@ impl<S: Sbrk> Heap<S> {
     /// [`Heap::check`] and the break reflect every `free` so far. The heap does this by itself
     /// before growing the break and when the last block is freed.
     pub fn flush_parked(&mut self) {
-        while let Some(c) = self.quick.pop_any() {
+        while let Some(c) = self.quick.pop_any().or_else(|| self.recent.pop_any()) {
             // SAFETY: a parked chunk is an in-use chunk nobody holds.
             unsafe { self.release(c) };
         }
@@ -288,7 +320,7 @@ impl<S: Sbrk> Heap<S> {
 
     /// Chunks freed by the user but not yet back in the free lists.
     pub(crate) fn parked(&self) -> usize {
-        self.quick.parked()
+        self.quick.parked() + self.recent.parked()
     }
 
     /// The user freed their last block: melt the quick lists so the heap collapses into the

@@ -1,11 +1,13 @@
 //! `umalloc`: user-space `malloc`/`free` over an `sbrk` heap that gives memory back.
 //!
 //! The heap is one contiguous range below a program break ([`Sbrk`]). Design, in one file each:
-//! - [`chunk`](crate::chunk): one header word per block, boundary tags on free chunks, so
+//! - `chunk`: one header word per block, boundary tags on free chunks, so
 //!   freeing merges with both neighbours in O(1);
 //! - `bins`: segregated free lists with two-level bitmaps (TLSF): a good fit in O(1);
 //! - `quick`: freed small chunks parked per exact size, so most small `free`+`malloc` pairs
 //!   touch one header and one list head;
+//! - `recent`: freed large chunks kept whole for a while, so a request of nearly the same size
+//!   takes one back without the merge and its cold neighbours;
 //! - `heap`: `malloc`/`free`, and the wilderness above the last chunk, carved from and grown
 //!   with `sbrk`;
 //! - `resize`: `realloc` in place (into a free neighbour, or at the top by moving the break:
@@ -30,6 +32,7 @@ mod heap;
 mod locked;
 mod prefetch;
 mod quick;
+mod recent;
 mod resize;
 mod sbrk;
 

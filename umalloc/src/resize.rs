@@ -10,6 +10,7 @@ use core::ptr;
 use crate::chunk::{Chunk, FLAGS, INUSE, MIN_ALIGN, MIN_CHUNK, OVERHEAD, PREV_INUSE, QUICK, WORD};
 use crate::chunk::{MAX_REQUEST, chunk_size};
 use crate::heap::Heap;
+use crate::quick::QUICK_LIMIT;
 use crate::sbrk::Sbrk;
 
 impl<S: Sbrk> Heap<S> {
@@ -94,8 +95,14 @@ impl<S: Sbrk> Heap<S> {
             let old = c.size();
             let next = c.plus(old);
             if next != self.top && next.head() & QUICK != 0 {
-                // A parked chunk is in the way: put its size class back in the free lists.
+                // A parked chunk is in the way: put it (a small one with its whole size class)
+                // back in the free lists.
                 let parked = next.size();
+                if parked >= QUICK_LIMIT {
+                    let found = self.recent.unpark(next);
+                    debug_assert!(found, "a large parked chunk is in the recent slots");
+                    self.release(next);
+                }
                 while let Some(q) = self.quick.take(parked) {
                     self.release(q);
                 }
