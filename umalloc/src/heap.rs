@@ -149,21 +149,6 @@ impl<S: Sbrk> Heap<S> {
         }
     }
 
-    /// [`Heap::free`] of a block whose requested size is known (C23 `free_sized`, Rust's
-    /// `dealloc`). The size is only a hint (a wrong one costs nothing): it lets the header of
-    /// the chunk above be fetched while the block's own header is, which hides one cache miss.
-    ///
-    /// # Safety
-    /// As for [`Heap::free`].
-    #[inline]
-    pub unsafe fn free_sized(&mut self, ptr: *mut u8, size: usize) {
-        if let Some(chunk) = chunk_size(size) {
-            crate::prefetch::for_write(ptr.wrapping_add(chunk - WORD));
-        }
-        // SAFETY: forwarded to the caller.
-        unsafe { self.free(ptr) }
-    }
-
     /// Finds a chunk of `size` bytes (a valid chunk size) and marks it in use.
     #[inline(always)]
     pub(crate) fn alloc_chunk(&mut self, size: usize) -> Option<Chunk> {

@@ -30,7 +30,6 @@ mod debug;
 mod grow;
 mod heap;
 mod locked;
-mod prefetch;
 mod quick;
 mod recent;
 mod resize;

@@ -74,15 +74,6 @@ impl<S: Sbrk> Umalloc<S> {
         unsafe { self.heap.lock().free(ptr) }
     }
 
-    /// [`Heap::free_sized`].
-    ///
-    /// # Safety
-    /// As for [`Heap::free`].
-    pub unsafe fn free_sized(&self, ptr: *mut u8, size: usize) {
-        // SAFETY: forwarded to the caller.
-        unsafe { self.heap.lock().free_sized(ptr, size) }
-    }
-
     /// [`Heap::realloc`].
     ///
     /// # Safety
@@ -111,9 +102,9 @@ unsafe impl<S: Sbrk + Send> GlobalAlloc for Umalloc<S> {
     }
 
     #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
         // SAFETY: `GlobalAlloc` callers pass a block this allocator returned.
-        unsafe { self.heap.lock().free_sized(ptr, layout.size()) }
+        unsafe { self.heap.lock().free(ptr) }
     }
 
     #[inline]

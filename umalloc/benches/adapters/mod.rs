@@ -72,10 +72,9 @@ impl Subject for Umalloc<Region> {
     fn alloc(&self, size: usize) -> *mut u8 {
         self.malloc(size)
     }
-    unsafe fn free(&self, p: *mut u8, size: usize) {
-        // The size is known here, as in Rust's `dealloc` (talc uses it too).
+    unsafe fn free(&self, p: *mut u8, _size: usize) {
         // SAFETY: forwarded.
-        unsafe { Umalloc::free_sized(self, p, size) }
+        unsafe { Umalloc::free(self, p) }
     }
     unsafe fn realloc(&self, p: *mut u8, _old: usize, new: usize) -> *mut u8 {
         // SAFETY: forwarded.
