@@ -9,6 +9,7 @@ use rvmm::space::kernel::{
     BootDescription, BuildError, Culprit, Device, KernelImage, KernelSpace, KernelStacks, Section,
 };
 use rvmm::space::trap_frame_page;
+use rvmm_testkit::both_modes;
 use space_kernel_common::*;
 
 /// Builds `boot`, expecting it to be refused, and checks nothing was allocated.
@@ -21,22 +22,6 @@ fn refused<M: Mode>(boot: BootDescription<'_>) -> BuildError {
     assert_eq!(frames.allocations(), 0, "{err:?} took frames");
     assert_ne!(err, BuildError::OutOfMemory);
     err
-}
-
-/// A test per mode for one bad-input case: `case::<M>()` runs for Sv39 and Sv32.
-macro_rules! both_modes {
-    ($case:ident) => {
-        mod $case {
-            #[test]
-            fn sv39() {
-                super::$case::<rvmm::paging::Sv39>();
-            }
-            #[test]
-            fn sv32() {
-                super::$case::<rvmm::paging::Sv32>();
-            }
-        }
-    };
 }
 
 fn with_image(image: KernelImage) -> BootDescription<'static> {
