@@ -17,7 +17,7 @@
 use crate::chunk::{Chunk, QUICK};
 
 /// Chunks parked at most.
-pub(crate) const SLOTS: usize = 64;
+const SLOTS: usize = 64;
 /// A parked chunk serves a request of `size` bytes if at most `size >> SLACK_LOG` bigger.
 const SLACK_LOG: u32 = 4;
 /// A fit within `size >> CLOSE_LOG` (the free lists' own granularity) ends the search.

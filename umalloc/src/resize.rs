@@ -102,9 +102,10 @@ impl<S: Sbrk> Heap<S> {
                     let found = self.recent.unpark(next);
                     debug_assert!(found, "a large parked chunk is in the recent slots");
                     self.release(next);
-                }
-                while let Some(q) = self.quick.take(parked) {
-                    self.release(q);
+                } else {
+                    while let Some(q) = self.quick.take(parked) {
+                        self.release(q);
+                    }
                 }
             }
             // Read after the flush: releasing the chunk below `c` clears our PREV_INUSE.
