@@ -4,7 +4,8 @@
 //!
 //! The layout is in [`layout`]; each operation lives in its own file: [`elf`] reads the
 //! executable, `load.rs` places it, `heap.rs` is `sbrk`, `stack.rs` grows and shrinks the stack,
-//! `copy.rs` moves bytes in and out, `fork.rs` copies a space, `region.rs` describes it.
+//! `copy.rs` moves bytes in and out, `args.rs` places a new program's arguments on its stack,
+//! `fork.rs` copies a space, `region.rs` describes it.
 //!
 //! # Frames
 //! A `UserSpace`, like the [`PageTable`] inside it, takes a [`FrameSource`] in every call that
@@ -34,6 +35,7 @@ pub mod elf;
 mod error;
 pub mod layout;
 
+mod args;
 mod copy;
 mod fork;
 mod heap;
@@ -42,6 +44,7 @@ mod pages;
 mod region;
 mod stack;
 
+pub use args::{ArgVector, ArgsError};
 pub use error::{CopyError, LoadError, NewError, SbrkError, StackError};
 pub use layout::{Layout, Limits, LimitsError, USER_TEXT_START};
 pub use region::{Region, RegionKind};
