@@ -34,6 +34,25 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
     }
 }
 
+impl<M: Mode, P: PhysMem> PageTable<M, P> {
+    /// How many frames the tree of tables takes, the root included (not the frames the leaves
+    /// map).
+    pub fn table_frames(&self) -> usize {
+        self.tables_below(self.root(), M::LEVELS - 1)
+    }
+
+    fn tables_below(&self, table: Frame, level: usize) -> usize {
+        if level == 0 {
+            return 1;
+        }
+        let children = (0..M::ENTRIES).filter_map(|i| match self.read(table, i).kind::<M>() {
+            PteKind::Table(child) => Some(self.tables_below(child, level - 1)),
+            _ => None,
+        });
+        1 + children.sum::<usize>()
+    }
+}
+
 impl<M: Mode, P: PhysMem> Mappings<'_, M, P> {
     /// The next leaf as a one-page mapping.
     fn next_leaf(&mut self) -> Option<Mapping> {

@@ -52,8 +52,8 @@ impl core::error::Error for ArgsError {}
 
 impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// Places `args` at the top of the stack of a space whose program is about to start, and
-    /// returns where (meant for a fresh space: whatever the top of the stack held is
-    /// overwritten).
+    /// returns where. Meant for a fresh space that no hart runs yet (so the stack growth it may
+    /// need is not flushed): whatever the top of the stack held is overwritten.
     ///
     /// From the stack top down: the strings with their NULs, in order; then, 16-byte aligned,
     /// the array of `argc + 1` pointers of the mode's register width (8 bytes on Sv39, 4 on
@@ -82,7 +82,10 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         let sp = (top - strings - pointers) & !15;
         debug_assert!(sp >= top - bytes && sp >= floor);
         if sp < self.stack_bottom().as_usize() {
-            self.grow_stack(sp, sp, frames).map_err(|_| ArgsError::OutOfMemory)?;
+            // A fresh space that no hart runs yet: nothing to flush.
+            self.grow_stack(sp, sp, frames)
+                .map_err(|_| ArgsError::OutOfMemory)?
+                .ignore();
         }
         let mut at = top - strings;
         let mut slot = sp;

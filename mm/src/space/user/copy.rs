@@ -78,6 +78,18 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         Err(CopyError::NoNul { bound: buf.len() })
     }
 
+    /// Whether `copy_in` of `len` bytes from `addr` would succeed (every page mapped,
+    /// user-accessible, readable), without copying: for a caller that consumes user memory in
+    /// pieces but must refuse a bad buffer before acting on any of it.
+    pub fn check_readable(&self, addr: usize, len: usize) -> Result<(), CopyError> {
+        self.check(addr, len, Access::Read)
+    }
+
+    /// Whether `copy_out` of `len` bytes to `addr` would succeed, without writing.
+    pub fn check_writable(&self, addr: usize, len: usize) -> Result<(), CopyError> {
+        self.check(addr, len, Access::Write)
+    }
+
     /// Checks that `[addr, addr + len)` lies below the top and every page allows `access`.
     fn check(&self, addr: usize, len: usize, access: Access) -> Result<(), CopyError> {
         let end = self.check_range(addr, len)?;

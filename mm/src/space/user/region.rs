@@ -149,6 +149,11 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
             .chain(kernel)
     }
 
+    /// How many frames its page table takes (the root included).
+    pub fn table_frames(&self) -> usize {
+        self.table.table_frames()
+    }
+
     /// How many data frames this space owns: program, heap and stack pages and the trap frame
     /// (not the shared trampoline, not page-table frames).
     pub fn resident_pages(&self) -> usize {
