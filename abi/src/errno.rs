@@ -42,6 +42,7 @@ errnos! {
     EPERM = 1: "Operation not permitted.",
     ENOENT = 2: "No such program.",
     ESRCH = 3: "No such process.",
+    EINTR = 4: "Interrupted: the process was killed while it waited.",
     E2BIG = 7: "Argument list too long.",
     ENOEXEC = 8: "Not an executable this kernel can load.",
     EBADF = 9: "Bad file descriptor.",
@@ -90,7 +91,7 @@ mod tests {
                 known += 1;
             }
         }
-        assert_eq!(known, 13);
+        assert_eq!(known, 14);
         assert_eq!(Errno::from_raw(0), None);
     }
 }

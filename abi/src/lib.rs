@@ -32,9 +32,11 @@
 
 mod errno;
 mod status;
+mod wire;
 
 pub use errno::Errno;
 pub use status::{ExitStatus, KillCause};
+pub use wire::Wire;
 
 /// Syscall numbers, passed in `a7`.
 pub mod nr {

@@ -15,12 +15,17 @@ mod exit;
 mod ktest;
 mod mem;
 mod panic;
+mod proc;
+mod sched;
 mod sync;
+mod syscall;
+mod trap;
 
 use arch::{MAX_HARTS, csr};
 use boot::dtb::BootInfo;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use exit::Code;
+use rvmm::Frame;
 
 /// `satp` of the kernel table, 0 until it exists: the secondary harts wait for it. In .data,
 /// not .bss: they read it before the boot hart has cleared .bss.
@@ -45,6 +50,13 @@ pub fn info() -> &'static BootInfo {
 /// Whether the boot arguments hold the word `arg`.
 pub fn has_arg(info: &BootInfo, arg: &str) -> bool {
     info.bootargs.split_whitespace().any(|a| a == arg)
+}
+
+/// The value of boot argument `name=VALUE`, if given.
+pub fn arg_value<'a>(info: &'a BootInfo, name: &str) -> Option<&'a str> {
+    info.bootargs
+        .split_whitespace()
+        .find_map(|a| a.strip_prefix(name)?.strip_prefix('='))
 }
 
 /// Whether the boot arguments ask for the in-kernel tests.
@@ -104,28 +116,34 @@ extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     log::debug!("time {} at table build", csr::time());
     let phys = mem::identity(info, &image)
         .unwrap_or_else(|| fatal(Code::BootFailed, format_args!("no RAM above the kernel")));
-    let table = mem::build_kernel_table(info, &image, frames, phys)
+    let phys = mem::keep_phys(phys);
+    let procs = arg_value(info, "procs")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(proc::table::DEFAULT_PROCS)
+        .clamp(1, proc::table::MAX_PROCS);
+    let table = mem::build_kernel_table(info, &image, frames, phys, procs)
         .unwrap_or_else(|e| fatal(Code::BootFailed, format_args!("kernel table: {e}")));
     let satp = table.satp() as usize;
     // SAFETY: the map holds the image (code, statics, boot stacks), all RAM and the devices
     // at the addresses used now (VA = PA).
     unsafe { arch::switch_table(satp) };
+    mem::keep_top(Frame::containing(image.trampoline.start()), satp);
     mem::show::print_map(&table);
     mem::show::print_frames(frames, info, &image);
     let _ = mem::TABLE.set(sync::Mutex::new(table));
+    if let Some(clint) = info.clint {
+        arch::ipi::init(clint.base as usize);
+    }
+    if let Some(archive) = info.initrd {
+        // SAFETY: the archive is reserved from kalloc and mapped read-only; nothing writes it.
+        unsafe { boot::initrd::init(archive) };
+    }
 
     log::debug!("time {} at release", csr::time());
     HARTS_UP.fetch_or(1 << hart, Ordering::AcqRel);
     KERNEL_SATP.store(satp, Ordering::Release);
     wait_for_harts(info);
 
-    // Under `-icount` both count guest instructions since reset (instret: of all harts);
-    // without it, `time` is wall time and `instret` follows the host's clock.
-    let (instret, time) = (csr::instret(), csr::time());
-    println!(
-        "boot: hart {hart} idle at instret {instret}, time {time} ticks ({} us)",
-        time * 1_000_000 / info.timebase_hz.max(1)
-    );
     if test_mode(info) {
         ktest::run_all(hart)
     }
@@ -140,8 +158,49 @@ extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         println!("boot complete; exiting as the boot arguments ask");
         exit::success()
     }
-    println!("all harts idle (QEMU: Ctrl-A X quits)");
-    arch::idle()
+    start_processes(info, procs);
+    PROCESSES_READY.store(true, Ordering::Release);
+    sched::run()
+}
+
+/// Set once `init` is queued: the other harts then enter their schedulers.
+static PROCESSES_READY: AtomicBool = AtomicBool::new(false);
+
+/// Makes the process table and the run queue, and starts `init`: `init` alone, or with the
+/// program and arguments `run=PROGRAM,ARG,...` names (commas between words).
+fn start_processes(info: &BootInfo, procs: usize) {
+    let table = proc::ProcTable::new(procs)
+        .unwrap_or_else(|e| fatal(Code::BootFailed, format_args!("process table: {e}")));
+    let _ = proc::TABLE.set(sync::Mutex::new(table));
+    let tick_ms = arg_value(info, "tick")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(10);
+    let slice = info.timebase_hz.max(1) * tick_ms / 1000;
+    sched::init(procs, slice)
+        .unwrap_or_else(|e| fatal(Code::BootFailed, format_args!("run queue: {e}")));
+    let mut argv: [&[u8]; abi::MAX_ARGS] = [&[]; abi::MAX_ARGS];
+    argv[0] = b"init";
+    let mut argc = 1;
+    for word in arg_value(info, "run").unwrap_or("").split(',') {
+        if !word.is_empty() && argc < argv.len() {
+            argv[argc] = word.as_bytes();
+            argc += 1;
+        }
+    }
+    if let Err(e) = proc::spawn_init(&argv[..argc]) {
+        fatal(
+            Code::BootFailed,
+            format_args!(
+                "cannot start init: {e} (programs in the archive: {})",
+                boot::initrd::names().count()
+            ),
+        );
+    }
+    let (instret, time) = (csr::instret(), csr::time());
+    println!(
+        "boot: {procs} process slots, {tick_ms} ms time slice; init started at instret {instret}, \
+         time {time} ticks"
+    );
 }
 
 /// Waits (a bounded time) until every hart the device tree lists has switched to the kernel
@@ -194,5 +253,8 @@ extern "C" fn secondary_main(hart: usize) -> ! {
     if test_mode(info()) {
         ktest::serve(hart)
     }
-    arch::idle()
+    while !PROCESSES_READY.load(Ordering::Acquire) {
+        arch::nap(NAP_TICKS);
+    }
+    sched::run()
 }

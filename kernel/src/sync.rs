@@ -81,6 +81,9 @@ unsafe impl lock_api::RawMutex for IrqSpin {
 /// A mutex whose guard keeps interrupts off.
 pub type Mutex<T> = lock_api::Mutex<IrqSpin, T>;
 
+/// The guard of a [`Mutex`].
+pub type MutexGuard<'a, T> = lock_api::MutexGuard<'a, IrqSpin, T>;
+
 /// A value set once (by the boot hart) and read by every hart afterwards.
 pub struct Once<T> {
     state: AtomicU8,

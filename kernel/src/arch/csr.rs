@@ -82,3 +82,14 @@ pub fn time() -> u64 {
 pub fn instret() -> u64 {
     counter64!("instret", "instreth")
 }
+
+/// Clears bits of CSR `$csr`.
+macro_rules! clear_csr {
+    ($csr:literal, $value:expr) => {{
+        let value: usize = $value;
+        // SAFETY: as for `write_csr!`.
+        unsafe { core::arch::asm!(concat!("csrc ", $csr, ", {0}"), in(reg) value, options(nostack)) };
+    }};
+}
+
+pub(crate) use clear_csr;

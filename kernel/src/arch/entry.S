@@ -1,5 +1,6 @@
 # Entry points: the M-mode start every hart jumps to (QEMU `-bios none`), the S-mode entry it
-# drops into, the S-mode trap vector, and the trampoline page.
+# drops into, the M-mode trap vector and the vector of traps taken in S-mode. The trampoline
+# (user traps) is in trampoline.S, the context switch in switch.S.
 #
 # Register width comes from the prelude in arch/mod.rs: REGBYTES, and the macros SX (store a
 # register) and LX (load one), so the same text assembles for rv64 and rv32.
@@ -18,7 +19,13 @@ _start:
     sub sp, sp, t0
     la t0, m_trap_vector
     csrw mtvec, t0
-    csrw mscratch, a1
+    # mscratch = this hart's M-mode scratch words; the last one keeps the DTB address for
+    # reports of fatal M-mode traps.
+    la t0, M_SCRATCH
+    slli t1, tp, {m_scratch_shift}
+    add t0, t0, t1
+    SXB a1, ({m_scratch_words} - 1), t0
+    csrw mscratch, t0
     mv s0, a0
     mv s1, a1
     la a0, s_entry
@@ -36,7 +43,7 @@ park:
 # kernel page table.
     .text
 s_entry:
-    la t0, s_trap_vector
+    la t0, kernel_vector
     csrw stvec, t0
     la t0, boot_claim
     li t1, 1
@@ -54,22 +61,44 @@ s_entry:
 4:  wfi
     j 4b
 
-# Machine-mode traps are all unexpected (everything that can be is delegated to S-mode):
-# Rust reports them through the test device and ends QEMU.
+# Machine-mode traps. The one expected trap is the machine software interrupt another hart
+# raises through the CLINT to wake this one: it is forwarded to S-mode as a supervisor
+# software interrupt (S-mode cannot raise SSIP on another hart itself). Everything else that
+# can be is delegated to S-mode, so any other trap here is a bug: Rust reports it through the
+# test device and ends QEMU. Scratch words: 0 and 1 save t1 and t2, 2 holds this hart's MSIP
+# register address (written by S-mode at boot), the last the DTB address.
     .align 4
 m_trap_vector:
+    csrrw t0, mscratch, t0
+    SXB t1, 0, t0
+    SXB t2, 1, t0
+    csrr t1, mcause
+    li t2, {mcause_msi}
+    bne t1, t2, m_fatal
+    LXB t1, 2, t0
+    beqz t1, m_fatal
+    sw zero, 0(t1)
+    csrsi mip, 2
+    LXB t1, 0, t0
+    LXB t2, 1, t0
+    csrrw t0, mscratch, t0
+    mret
+m_fatal:
+    LXB a3, ({m_scratch_words} - 1), t0
     csrr a0, mcause
     csrr a1, mepc
     csrr a2, mtval
-    csrr a3, mscratch
     call m_trap
 5:  wfi
     j 5b
 
-# S-mode traps: save every register in a frame on the current stack, let Rust decide (it may
-# move sepc past an expected fault), restore and return.
+# Traps taken in S-mode (the kernel's own: a fault in kernel code is a bug, or one a test
+# provokes on purpose): save every register in a frame on the current stack, let Rust decide
+# (it may move sepc past an expected fault), restore and return. Traps from user mode enter
+# through the trampoline instead.
     .align 4
-s_trap_vector:
+    .globl kernel_vector
+kernel_vector:
     addi sp, sp, -32 * REGBYTES
     SX x1, 1
     SX x3, 3
@@ -104,7 +133,7 @@ s_trap_vector:
     addi t0, sp, 32 * REGBYTES
     SX t0, 2
     mv a0, sp
-    call s_trap
+    call kernel_trap
     LX x1, 1
     LX x3, 3
     LX x4, 4
@@ -137,18 +166,6 @@ s_trap_vector:
     LX x31, 31
     addi sp, sp, 32 * REGBYTES
     sret
-
-# The trampoline: one page mapped R+X at the top of every address space, so the code that
-# switches satp between a process and the kernel is at the same address in both. Processes
-# arrive later; until then it holds the entry that parks a hart which lands here.
-    .section .trampoline, "ax"
-    .align 12
-    .globl trampoline
-trampoline:
-    csrw sscratch, a0
-6:  wfi
-    j 6b
-    .ascii "rvmm trampoline\0"
 
 # Claimed with amoswap by the first hart in S-mode; in .data, not .bss, because .bss is
 # cleared only after the claim.

@@ -2,9 +2,13 @@
 //! S-mode trap handler. Register widths come from `target_pointer_width`, so one source serves
 //! rv64 and rv32.
 
+pub mod context;
 pub mod csr;
+pub mod ipi;
+pub mod percpu;
 mod mstart;
 pub mod trap;
+pub mod trap_frame;
 
 /// Largest hart id that gets a boot stack (ids at or above it park in M-mode).
 pub const MAX_HARTS: usize = 8;
@@ -26,6 +30,12 @@ macro_rules! width_prelude {
         .endm
         .macro LX reg, slot
             ld \\reg, \\slot * 8(sp)
+        .endm
+        .macro SXB reg, slot, base
+            sd \\reg, \\slot * 8(\\base)
+        .endm
+        .macro LXB reg, slot, base
+            ld \\reg, \\slot * 8(\\base)
         .endm"
     };
 }
@@ -40,15 +50,33 @@ macro_rules! width_prelude {
         .endm
         .macro LX reg, slot
             lw \\reg, \\slot * 4(sp)
+        .endm
+        .macro SXB reg, slot, base
+            sw \\reg, \\slot * 4(\\base)
+        .endm
+        .macro LXB reg, slot, base
+            lw \\reg, \\slot * 4(\\base)
         .endm"
     };
 }
 
+// One block, so the prelude's macros are defined once for all three files.
 core::arch::global_asm!(
     width_prelude!(),
     include_str!("entry.S"),
+    include_str!("trampoline.S"),
+    include_str!("switch.S"),
     max_harts = const MAX_HARTS,
     stack_shift = const HART_STACK_SHIFT,
+    mcause_msi = const ipi::MCAUSE_MACHINE_SOFTWARE,
+    m_scratch_words = const ipi::M_SCRATCH_WORDS,
+    m_scratch_shift = const ipi::M_SCRATCH_SHIFT,
+    trap_frame_va = const trap_frame::TRAP_FRAME_VA,
+    tf_kernel_satp = const trap_frame::slot::KERNEL_SATP,
+    tf_kernel_sp = const trap_frame::slot::KERNEL_SP,
+    tf_kernel_trap = const trap_frame::slot::KERNEL_TRAP,
+    tf_hart = const trap_frame::slot::HART,
+    tf_regs = const trap_frame::slot::REGS,
 );
 
 /// This hart's id. The entry code puts it in `tp`, which nothing else uses (no TLS).
@@ -81,8 +109,9 @@ pub fn nap(ticks: u64) {
     set_timer(u64::MAX);
 }
 
-/// Programs `stimecmp` (the pending timer interrupt clears once it lies in the future).
-fn set_timer(at: u64) {
+/// Programs `stimecmp`: the S-mode timer interrupt is pending from `time >= at` on (and clears
+/// once the compare value lies in the future again).
+pub fn set_timer(at: u64) {
     #[cfg(target_pointer_width = "64")]
     csr::write_csr!("0x14d", at as usize); // stimecmp
     #[cfg(target_pointer_width = "32")]
@@ -92,6 +121,11 @@ fn set_timer(at: u64) {
         csr::write_csr!("0x14d", at as usize); // stimecmp
         csr::write_csr!("0x15d", (at >> 32) as usize); // stimecmph
     }
+}
+
+/// Stops this hart's timer: no timer interrupt until [`set_timer`] is called again.
+pub fn stop_timer() {
+    set_timer(u64::MAX);
 }
 
 /// Parks the hart for good.

@@ -50,6 +50,10 @@ pub struct BootInfo {
     pub timebase_hz: u64,
     /// `/chosen/bootargs` (from `-append`), empty when absent.
     pub bootargs: &'static str,
+    /// The program archive QEMU loaded with `-initrd` (`/chosen/linux,initrd-*`), if any.
+    pub initrd: Option<PhysRange>,
+    /// The UART's interrupt number at the PLIC, if the tree gives one.
+    pub uart_irq: Option<u32>,
 }
 
 /// Why the device tree cannot be used.
@@ -121,6 +125,8 @@ pub fn parse(fdt: &Fdt<'static>, addr: usize) -> Result<BootInfo, DtbError> {
         harts_ignored: 0,
         timebase_hz: 0,
         bootargs: "",
+        initrd: None,
+        uart_irq: None,
     };
     for node in root.children() {
         if node_is(node, "memory") {
@@ -163,8 +169,24 @@ pub fn parse(fdt: &Fdt<'static>, addr: usize) -> Result<BootInfo, DtbError> {
     harts(fdt, &mut info)?;
     if let Some(chosen) = fdt.find_node("/chosen") {
         info.bootargs = string_prop(chosen, "bootargs").unwrap_or("");
+        info.initrd = initrd(chosen)?;
     }
+    info.uart_irq = fdt
+        .find_compatible(&["ns16550a", "ns16550"])
+        .and_then(|n| n.property("interrupts"))
+        .and_then(|p| Some(u32::from_be_bytes(p.value.get(..4)?.try_into().ok()?)));
     Ok(info)
+}
+
+/// The archive range `/chosen` names with `linux,initrd-start` and `linux,initrd-end`.
+fn initrd(chosen: FdtNode<'_, 'static>) -> Result<Option<PhysRange>, DtbError> {
+    let cells = |name| chosen.property(name).and_then(|p| be_cells(p.value));
+    match (cells("linux,initrd-start"), cells("linux,initrd-end")) {
+        (Some(start), Some(end)) if end > start => PhysRange::with_len(start, end - start)
+            .map(Some)
+            .map_err(|_| DtbError::BadRange("/chosen/linux,initrd")),
+        _ => Ok(None),
+    }
 }
 
 /// The console UART.

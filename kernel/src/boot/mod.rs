@@ -3,6 +3,7 @@
 pub mod dtb;
 pub mod few;
 pub mod image;
+pub mod initrd;
 
 use crate::console::uart;
 use crate::exit::{self, VIRT_TEST_FALLBACK, VIRT_UART_FALLBACK};

@@ -2,7 +2,7 @@
 //! trampoline at the top of the space.
 
 use super::{Outcome, check};
-use crate::arch::trap::{Fault, LOAD_PAGE_FAULT, STORE_PAGE_FAULT, expect_fault};
+use super::fault::{Fault, LOAD_PAGE_FAULT, STORE_PAGE_FAULT, expect_fault};
 use crate::boot::image::image;
 use crate::mem::{KernelMode, TABLE, stacks};
 use rvmm::addr::{PAGE_SIZE, PageSize};

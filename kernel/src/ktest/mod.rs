@@ -3,6 +3,7 @@
 //! `ktest result: N passed, M failed`; QEMU then exits 0 when all passed, else with
 //! [`Code::TestsFailed`](crate::exit::Code). `cargo xtask test` reads those lines.
 
+pub mod fault;
 mod frames;
 mod harts;
 mod mmu;

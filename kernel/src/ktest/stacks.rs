@@ -13,7 +13,7 @@ pub fn map_and_unmap_every_slot() -> Outcome {
     let table = TABLE.get().ok_or(())?;
     let baseline = frames.stats().free;
     for round in 0..ROUNDS {
-        for slot in 0..stacks::STACK_SLOTS {
+        for slot in 0..stacks::slots() {
             let top =
                 stacks::map_stack(slot).map_err(|e| crate::println!("    slot {slot}: {e}"))?;
             let pages = stacks::stack_pages(slot).ok_or(())?;
@@ -36,7 +36,7 @@ pub fn map_and_unmap_every_slot() -> Outcome {
             stacks::map_stack(3).is_err(),
             "mapping slot 3 twice succeeded"
         );
-        for slot in 0..stacks::STACK_SLOTS {
+        for slot in 0..stacks::slots() {
             let pages = stacks::stack_pages(slot).ok_or(())?;
             let low = pages.start().start().as_usize();
             // SAFETY: still mapped: written above.
@@ -59,7 +59,7 @@ pub fn map_and_unmap_every_slot() -> Outcome {
     }
     crate::println!(
         "    {ROUNDS} rounds x {} slots x {} pages mapped and unmapped; free frames back at {baseline}",
-        stacks::STACK_SLOTS,
+        stacks::slots(),
         rvmm::space::kernel::KernelStacks::DEFAULT_PAGES
     );
     Ok(())

@@ -11,15 +11,12 @@ use rvmm::addr::PhysRange;
 use rvmm::phys::Identity;
 use rvmm::space::kernel::{BootDescription, BuildError, Device, KernelImage, KernelStacks};
 
-/// Process slots with a kernel-stack area below the trampoline.
-pub const STACK_SLOTS: usize = 64;
-
 /// Devices the map can hold: UART, test device, PLIC, CLINT and the virtio slots.
 const MAX_DEVICES: usize = 4 + crate::boot::dtb::MAX_RANGES;
 
 /// What the boot description borrows; kept for the kernel's lifetime, as the map is.
 struct Lists {
-    reserved: Few<PhysRange, { crate::boot::dtb::MAX_RANGES + 1 }>,
+    reserved: Few<PhysRange, { crate::boot::dtb::MAX_RANGES + 2 }>,
     devices: Few<Device, MAX_DEVICES>,
 }
 
@@ -27,8 +24,11 @@ static LISTS: Once<Lists> = Once::new();
 
 fn lists(info: &BootInfo) -> Lists {
     let mut reserved = Few::new(NO_RANGE);
-    // Capacity: the device tree plus every reserved range it may list.
-    for r in core::iter::once(&info.dtb).chain(info.reserved.as_slice()) {
+    // Capacity: the device tree, the archive, and every reserved range the tree may list.
+    for r in core::iter::once(&info.dtb)
+        .chain(info.initrd.as_ref())
+        .chain(info.reserved.as_slice())
+    {
         let _ = reserved.push(*r);
     }
     let mut devices = Few::new(Device::new("", 0, 0));
@@ -52,12 +52,13 @@ fn lists(info: &BootInfo) -> Lists {
 
 /// The shared kernel map: the image with W^X (text R+X, rodata R, data R+W), the rest of RAM
 /// R+W, the device tree R, the devices R+W, all at VA = PA; the trampoline R+X in the highest
-/// page, and room for [`STACK_SLOTS`] kernel stacks with guard pages below it.
+/// page, and room for `stack_slots` kernel stacks (one per process) with guard pages below it.
 pub fn build_kernel_table(
     info: &'static BootInfo,
     image: &Image,
     frames: &'static Frames,
-    phys: Identity,
+    phys: &'static Identity,
+    stack_slots: usize,
 ) -> Result<KernelSpace, BuildError> {
     let lists = LISTS
         .set(lists(info))
@@ -71,6 +72,6 @@ pub fn build_kernel_table(
     let boot = BootDescription::new(info.ram.as_slice(), image, trampoline)
         .with_reserved(lists.reserved.as_slice())
         .with_devices(lists.devices.as_slice())
-        .with_stacks(KernelStacks::new(STACK_SLOTS));
+        .with_stacks(KernelStacks::new(stack_slots));
     KernelSpace::build(boot, phys, &mut &*frames)
 }

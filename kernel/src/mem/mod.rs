@@ -4,6 +4,7 @@
 mod build;
 pub mod show;
 pub mod stacks;
+pub mod typed;
 
 use crate::boot::dtb::BootInfo;
 use crate::boot::few::{Few, NO_RANGE};
@@ -26,13 +27,53 @@ pub type KernelMode = rvmm::paging::Sv32;
 pub type Frames = FrameAllocator<Identity, IrqSpin>;
 
 /// The kernel map: its page table plus the description it was built from.
-pub type KernelSpace = rvmm::space::kernel::KernelSpace<'static, KernelMode, Identity>;
+pub type KernelSpace = rvmm::space::kernel::KernelSpace<'static, KernelMode, &'static Identity>;
+
+/// A process's address space.
+pub type UserSpace = rvmm::space::user::UserSpace<KernelMode, &'static Identity>;
 
 /// The frame allocator, once the boot hart made it.
 pub static FRAMES: Once<Frames> = Once::new();
 
 /// The kernel map, once built; changes (kernel stacks) take the lock.
 pub static TABLE: Once<Mutex<KernelSpace>> = Once::new();
+
+/// Physical memory as page tables and address spaces reach it, once boot set it.
+static PHYS: Once<Identity> = Once::new();
+
+/// The trampoline's frame and the kernel map's `satp`, once built.
+static TOP: Once<(rvmm::Frame, usize)> = Once::new();
+
+/// The frame allocator (made at boot, before anything allocates).
+pub fn frames() -> &'static Frames {
+    FRAMES.get().expect("kalloc is made at boot")
+}
+
+/// Physical memory, for page tables and address spaces.
+pub fn phys() -> &'static Identity {
+    PHYS.get().expect("physical memory is set up at boot")
+}
+
+/// The trampoline's frame, which every address space maps at its top.
+pub fn trampoline() -> rvmm::Frame {
+    TOP.get().expect("the kernel map is built at boot").0
+}
+
+/// The kernel map's `satp`, for the way back from user mode.
+pub fn kernel_satp() -> usize {
+    TOP.get().expect("the kernel map is built at boot").1
+}
+
+/// Keeps physical memory for the kernel's lifetime (once, at boot).
+pub fn keep_phys(phys: Identity) -> &'static Identity {
+    PHYS.set(phys)
+        .unwrap_or_else(|_| panic!("physical memory set up twice"))
+}
+
+/// Remembers the trampoline's frame and the kernel map's `satp` (once, at boot).
+pub fn keep_top(trampoline: rvmm::Frame, satp: usize) {
+    let _ = TOP.set((trampoline, satp));
+}
 
 /// Physical memory as the kernel sees it: RAM from the end of the kernel image to the top of
 /// the highest RAM range, identity-mapped R+W (the image below it is not all writable, and the
@@ -48,15 +89,17 @@ pub fn identity(info: &BootInfo, image: &Image) -> Option<Identity> {
     Some(unsafe { Identity::new(covers) })
 }
 
-/// Most ranges kalloc leaves out: the image, the device tree and what it reserves.
-pub const MAX_RESERVED: usize = 2 + crate::boot::dtb::MAX_RANGES;
+/// Most ranges kalloc leaves out: the image, the device tree, the program archive and what
+/// the tree reserves.
+pub const MAX_RESERVED: usize = 3 + crate::boot::dtb::MAX_RANGES;
 
-/// Ranges inside RAM that kalloc must not hand out: the kernel image, the device tree and
-/// what the device tree reserves.
+/// Ranges inside RAM that kalloc must not hand out: the kernel image, the device tree, the
+/// program archive and what the device tree reserves.
 pub fn reserved(info: &BootInfo, image: &Image) -> Few<PhysRange, MAX_RESERVED> {
     let mut out = Few::new(NO_RANGE);
     for r in [image.whole, info.dtb]
         .iter()
+        .chain(info.initrd.as_ref())
         .chain(info.reserved.as_slice())
     {
         // Capacity is the image, the device tree and every reserved range the tree may hold.

@@ -6,11 +6,19 @@ use rvmm::addr::{Page, PageRange, VirtAddr};
 use rvmm::space::kernel::StackError;
 use rvmm::tlb::Sfence;
 
-pub use super::build::STACK_SLOTS;
+/// How many slots the kernel map has room for (0 before it is built).
+pub fn slots() -> usize {
+    TABLE.get().map_or(0, |t| t.lock().stack_slots())
+}
 
 /// The pages of `slot`'s stack, mapped or not.
 pub fn stack_pages(slot: usize) -> Option<PageRange> {
     TABLE.get()?.lock().stack_pages(slot)
+}
+
+/// The first address above `slot`'s stack: its initial stack pointer.
+pub fn stack_top(slot: usize) -> Option<VirtAddr> {
+    TABLE.get()?.lock().stack_top(slot)
 }
 
 /// The guard page under `slot`'s stack.
@@ -19,8 +27,22 @@ pub fn guard_below(slot: usize) -> Option<Page> {
     Page::from_number(pages.start().number().checked_sub(1)?).ok()
 }
 
+/// Whether `addr` lies in the guard page under some slot's stack (for fault reports). Does not
+/// take the kernel map's lock if another hart holds it: a report must not wait.
+pub fn is_guard(addr: usize) -> bool {
+    let Some(table) = TABLE.get().and_then(|t| t.try_lock()) else {
+        return false;
+    };
+    let page = Page::containing(VirtAddr::new(addr).unwrap_or_default());
+    (0..table.stack_slots()).any(|slot| {
+        table
+            .stack_pages(slot)
+            .is_some_and(|p| p.start().number().checked_sub(1) == Some(page.number()))
+    })
+}
+
 /// Maps `slot`'s stack with fresh frames and returns its top. The flush goes to this hart's
-/// TLB only: the other harts never used these addresses, so they hold no entry for them.
+/// TLB; other harts flush before they next run a process (the scheduler's stack epoch).
 pub fn map_stack(slot: usize) -> Result<VirtAddr, StackError> {
     let (frames, table) = (FRAMES.get(), TABLE.get());
     let (Some(frames), Some(table)) = (frames, table) else {

@@ -1,0 +1,119 @@
+//! The bytes of the structs that cross the boundary, as the kernel writes them into a
+//! program's memory: each field little-endian, in declaration order, which is exactly the
+//! `#[repr(C)]` layout on RISC-V (all fields are 8-byte or paired 4-byte words, so there is no
+//! padding). Written out by hand so that this crate needs no `unsafe`.
+
+use crate::{Clock, ExitStatus, MemStat, RegionRow};
+
+/// A struct the kernel copies to user memory.
+pub trait Wire: Sized {
+    /// Its size in bytes, equal to `size_of::<Self>()`.
+    const SIZE: usize;
+    /// Its bytes, as they lie in memory.
+    fn write_to(&self, out: &mut [u8]);
+}
+
+fn put(out: &mut [u8], at: &mut usize, bytes: &[u8]) {
+    out[*at..*at + bytes.len()].copy_from_slice(bytes);
+    *at += bytes.len();
+}
+
+impl Wire for MemStat {
+    const SIZE: usize = 48;
+    fn write_to(&self, out: &mut [u8]) {
+        let mut at = 0;
+        for v in [
+            self.total_frames,
+            self.free_frames,
+            self.low_water,
+            self.cached_frames,
+            self.resident_pages,
+            self.table_frames,
+        ] {
+            put(out, &mut at, &v.to_le_bytes());
+        }
+    }
+}
+
+impl Wire for RegionRow {
+    const SIZE: usize = 40;
+    fn write_to(&self, out: &mut [u8]) {
+        let mut at = 0;
+        put(out, &mut at, &self.start.to_le_bytes());
+        put(out, &mut at, &self.end.to_le_bytes());
+        put(out, &mut at, &self.perms.to_le_bytes());
+        put(out, &mut at, &self.kind.to_le_bytes());
+        put(out, &mut at, &self.resident_pages.to_le_bytes());
+        put(out, &mut at, &self.page_size.to_le_bytes());
+    }
+}
+
+impl Wire for Clock {
+    const SIZE: usize = 16;
+    fn write_to(&self, out: &mut [u8]) {
+        let mut at = 0;
+        put(out, &mut at, &self.ticks.to_le_bytes());
+        put(out, &mut at, &self.ticks_per_second.to_le_bytes());
+    }
+}
+
+impl Wire for ExitStatus {
+    const SIZE: usize = 4;
+    fn write_to(&self, out: &mut [u8]) {
+        out[..4].copy_from_slice(&self.0.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check<T: Wire>() {
+        assert_eq!(T::SIZE, size_of::<T>());
+    }
+
+    #[test]
+    fn sizes_match_the_repr_c_layout() {
+        check::<MemStat>();
+        check::<RegionRow>();
+        check::<Clock>();
+        check::<ExitStatus>();
+    }
+
+    #[test]
+    fn fields_land_at_their_repr_c_offsets() {
+        let row = RegionRow {
+            start: 0x1000,
+            end: 0x3000,
+            perms: 5,
+            kind: 1,
+            resident_pages: 2,
+            page_size: 4096,
+        };
+        let mut out = [0u8; RegionRow::SIZE];
+        row.write_to(&mut out);
+        let at = |off: usize, len: usize| {
+            let mut b = [0u8; 8];
+            b[..len].copy_from_slice(&out[off..off + len]);
+            u64::from_le_bytes(b)
+        };
+        assert_eq!(at(core::mem::offset_of!(RegionRow, start), 8), 0x1000);
+        assert_eq!(at(core::mem::offset_of!(RegionRow, end), 8), 0x3000);
+        assert_eq!(at(core::mem::offset_of!(RegionRow, perms), 4), 5);
+        assert_eq!(at(core::mem::offset_of!(RegionRow, kind), 4), 1);
+        assert_eq!(at(core::mem::offset_of!(RegionRow, resident_pages), 8), 2);
+        assert_eq!(at(core::mem::offset_of!(RegionRow, page_size), 8), 4096);
+        let stat = MemStat {
+            total_frames: 1,
+            free_frames: 2,
+            low_water: 3,
+            cached_frames: 4,
+            resident_pages: 5,
+            table_frames: 6,
+        };
+        let mut out = [0u8; MemStat::SIZE];
+        stat.write_to(&mut out);
+        let off = core::mem::offset_of!(MemStat, table_frames);
+        assert_eq!(out[off], 6);
+    }
+}

@@ -1,0 +1,111 @@
+//! The process table: every process's record, from creation until its parent reaps it.
+//!
+//! Records live in frames of their own ([`FrameBox`]); the table holds them as [`ProcRef`]s,
+//! plain pointers that the rest of the kernel copies freely. Why a copied `ProcRef` never
+//! dangles is this module's protocol, and the reason for its `unsafe`: a record is freed only
+//! by [`ProcTable::remove`], which is called with the table lock held, either by the process's
+//! creator before the process ever became runnable, or by its parent when reaping a zombie that
+//! no hart runs any more (`on_cpu` is false). Every other `ProcRef` is used only
+//! - by the process itself while it runs (so it is no zombie yet),
+//! - from the run queue or a hart's `current` (runnable or running: not a zombie),
+//! - or while the table lock is held (so no removal can happen meanwhile).
+
+use super::{Pid, Proc};
+use crate::mem::typed::FrameBox;
+use core::ops::Deref;
+use core::ptr::NonNull;
+use rvmm::frame::OutOfMemory;
+
+/// Most processes the table can hold; the `procs=N` boot argument sets a lower cap.
+pub const MAX_PROCS: usize = 512;
+/// Processes unless `procs=N` says otherwise.
+pub const DEFAULT_PROCS: usize = 64;
+
+/// A process record, by reference (see the module's protocol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcRef(NonNull<Proc>);
+
+// SAFETY: a `Proc` is `Sync` (all its mutable state is behind locks or atomics); a ProcRef is
+// a shared reference to one, valid on any hart under the module's protocol.
+unsafe impl Send for ProcRef {}
+// SAFETY: as above.
+unsafe impl Sync for ProcRef {}
+
+impl Deref for ProcRef {
+    type Target = Proc;
+    fn deref(&self) -> &Proc {
+        // SAFETY: the module's protocol: the record is in the table, and removal cannot happen
+        // while this reference is in use.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// Why [`ProcTable::insert`] found no room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Full {
+    /// Every slot up to the cap is taken.
+    Table,
+    /// No frame is left for the record.
+    Memory,
+}
+
+/// The table: up to `cap` records in slots indexed like the kernel-stack slots.
+pub struct ProcTable {
+    slots: FrameBox<[Option<ProcRef>; MAX_PROCS]>,
+    cap: usize,
+    next_pid: Pid,
+}
+
+impl ProcTable {
+    /// An empty table for at most `cap` processes (clamped to 1..=[`MAX_PROCS`]).
+    pub fn new(cap: usize) -> Result<Self, OutOfMemory> {
+        Ok(ProcTable {
+            slots: FrameBox::new([None; MAX_PROCS])?,
+            cap: cap.clamp(1, MAX_PROCS),
+            next_pid: 1,
+        })
+    }
+
+    /// How many processes the table takes.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Stores a new record made by `make(slot, pid)` in a free slot.
+    pub fn insert(&mut self, make: impl FnOnce(usize, Pid) -> Proc) -> Result<ProcRef, Full> {
+        let slot = self.slots[..self.cap]
+            .iter()
+            .position(Option::is_none)
+            .ok_or(Full::Table)?;
+        let pid = self.next_pid;
+        let record = FrameBox::new(make(slot, pid)).map_err(|_| Full::Memory)?;
+        self.next_pid += 1;
+        let p = ProcRef(record.into_raw());
+        self.slots[slot] = Some(p);
+        Ok(p)
+    }
+
+    /// Removes `p` and frees its record.
+    ///
+    /// # Safety
+    /// The caller is `p`'s creator and `p` never became runnable, or `p` is a zombie no hart
+    /// runs any more; either way no other `ProcRef` to it is in use, and none may be used after.
+    pub unsafe fn remove(&mut self, p: ProcRef) {
+        let slot = p.slot();
+        debug_assert_eq!(self.slots[slot], Some(p));
+        self.slots[slot] = None;
+        // SAFETY: `p` came from `into_raw` in `insert` and leaves the table only here, once;
+        // by the caller's contract nothing uses it afterwards.
+        drop(unsafe { FrameBox::from_raw(p.0) });
+    }
+
+    /// Every process, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = ProcRef> + '_ {
+        self.slots[..self.cap].iter().flatten().copied()
+    }
+
+    /// The process with id `pid`.
+    pub fn find(&self, pid: Pid) -> Option<ProcRef> {
+        self.iter().find(|p| p.pid() == pid)
+    }
+}

@@ -1,0 +1,78 @@
+//! Syscalls: the number in `a7`, arguments in `a0`..`a5`, the result in `a0` and the error
+//! number in `a1` (see the `abi` crate for the convention and the table).
+//!
+//! Every pointer a syscall takes is used only through the address space's checked copies, so a
+//! bad pointer or length is `EFAULT`, never a kernel fault; every syscall that refuses leaves
+//! the caller's memory and state as they were.
+
+mod console;
+mod memory;
+mod process;
+
+use crate::arch::trap_frame::reg;
+use crate::proc::ProcRef;
+use abi::{Errno, Wire, nr};
+
+/// What a syscall did, when it did not fail.
+pub enum Done {
+    /// Returns this value in `a0`.
+    Value(usize),
+    /// `exec` replaced the program: the registers are the new program's.
+    NewImage,
+}
+
+/// Runs the syscall `p`'s trap frame asks for and stores its result there.
+pub fn handle(p: ProcRef) {
+    let (number, args) = p.with_trap_frame(|tf| {
+        (
+            tf.regs[reg::A7],
+            [tf.arg(0), tf.arg(1), tf.arg(2), tf.arg(3), tf.arg(4), tf.arg(5)],
+        )
+    });
+    let (a0, a1) = match dispatch(p, number, args) {
+        Ok(Done::NewImage) => return,
+        Ok(Done::Value(v)) => (v, 0),
+        Err(e) => (0, e.raw()),
+    };
+    p.with_trap_frame(|tf| {
+        tf.regs[reg::A0] = a0;
+        tf.regs[reg::A1] = a1;
+    });
+}
+
+fn dispatch(p: ProcRef, number: usize, a: [usize; 6]) -> Result<Done, Errno> {
+    let value = match number {
+        nr::EXIT => process::exit(p, a[0]),
+        nr::FORK => process::fork(p)?,
+        nr::EXEC => {
+            process::exec(p, a[0], a[1])?;
+            return Ok(Done::NewImage);
+        }
+        nr::WAIT => process::wait(p, a[0])?,
+        nr::GETPID => p.pid(),
+        nr::KILL => process::kill(a[0])?,
+        nr::YIELD => process::yield_now(),
+        nr::SBRK => memory::sbrk(p, a[0] as isize)?,
+        nr::READ => console::read(p, a[0], a[1], a[2])?,
+        nr::WRITE => console::write(p, a[0], a[1], a[2])?,
+        nr::MEMSTAT => memory::memstat(p, a[0])?,
+        nr::REGIONS => memory::regions(p, a[0], a[1], a[2])?,
+        nr::CLOCK => process::clock(p, a[0])?,
+        nr::SHUTDOWN => process::shutdown(p, a[0])?,
+        _ => return Err(Errno::ENOSYS),
+    };
+    Ok(Done::Value(value))
+}
+
+/// Copies `value` to user address `at` in `p`'s address space.
+fn copy_out<T: Wire>(p: ProcRef, at: usize, value: &T) -> Result<(), Errno> {
+    let mut bytes = [0u8; 64];
+    let bytes = &mut bytes[..T::SIZE];
+    value.write_to(bytes);
+    p.space
+        .lock()
+        .as_mut()
+        .expect("a process in a syscall has an address space")
+        .copy_out(at, bytes)
+        .map_err(|_| Errno::EFAULT)
+}

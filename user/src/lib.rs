@@ -1,0 +1,48 @@
+//! The user runtime of the reference kernel, and its programs (`src/bin/`).
+//!
+//! A program is `#![no_std]` and `#![no_main]`, names its `main` with [`entry!`], and gets from
+//! this crate what a C library would give it: `_start` (argc/argv from the stack, exit when
+//! `main` returns), [`print!`]/[`println!`], typed syscalls ([`sys`]) that return
+//! `Result<T, Errno>`, a panic handler that prints and exits with code 101, and `umalloc` as the
+//! global allocator over the `sbrk` syscall, so `Vec`, `Box` and `String` work.
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//! user::entry!(main);
+//! fn main(args: &user::Args) -> i32 {
+//!     user::println!("hello from {}", args.get(0).unwrap_or("?"));
+//!     0
+//! }
+//! ```
+#![no_std]
+
+pub extern crate alloc;
+
+mod args;
+mod heap;
+pub mod print;
+mod start;
+pub mod sys;
+
+pub use args::Args;
+pub use heap::HEAP;
+pub use print::{Stdout, write_all};
+
+/// Names the program's `main` (`fn main(&Args) -> i32`): the runtime calls it with the
+/// arguments and exits with what it returns.
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        fn __user_main(args: &$crate::Args) -> i32 {
+            $main(args)
+        }
+    };
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    eprintln!("panic in pid {}: {}", sys::getpid(), info);
+    sys::exit(101)
+}
