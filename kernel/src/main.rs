@@ -134,6 +134,9 @@ extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     if let Some(clint) = info.clint {
         arch::ipi::init(clint.base as usize);
     }
+    if let (Some(plic), Some(irq)) = (info.plic, info.uart_irq) {
+        trap::device::init(plic.base as usize, irq, info.harts.as_slice());
+    }
     if let Some(archive) = info.initrd {
         // SAFETY: the archive is reserved from kalloc and mapped read-only; nothing writes it.
         unsafe { boot::initrd::init(archive) };

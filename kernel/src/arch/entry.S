@@ -45,6 +45,12 @@ park:
 s_entry:
     la t0, kernel_vector
     csrw stvec, t0
+    # sscratch = top of this hart's trap stack, where kernel_vector saves registers. It keeps
+    # that value whenever the hart runs kernel code (uservec borrows it; user_trap restores it).
+    la t0, _trap_stacks_end
+    slli t1, tp, {trap_stack_shift}
+    sub t0, t0, t1
+    csrw sscratch, t0
     la t0, boot_claim
     li t1, 1
     amoswap.w.aq t1, t1, (t0)
@@ -93,12 +99,14 @@ m_fatal:
     j 5b
 
 # Traps taken in S-mode (the kernel's own: a fault in kernel code is a bug, or one a test
-# provokes on purpose): save every register in a frame on the current stack, let Rust decide
-# (it may move sepc past an expected fault), restore and return. Traps from user mode enter
-# through the trampoline instead.
+# provokes on purpose): save every register in a frame on the hart's trap stack, let Rust
+# decide (it may move sepc past an expected fault), restore and return. Traps from user mode
+# enter through the trampoline instead.
     .align 4
     .globl kernel_vector
 kernel_vector:
+    # Switch to the hart's trap stack: the interrupted stack may be the one that overflowed.
+    csrrw sp, sscratch, sp
     addi sp, sp, -32 * REGBYTES
     SX x1, 1
     SX x3, 3
@@ -130,8 +138,11 @@ kernel_vector:
     SX x29, 29
     SX x30, 30
     SX x31, 31
-    addi t0, sp, 32 * REGBYTES
+    csrr t0, sscratch
     SX t0, 2
+    # Re-armed, so a fault inside the handler lands on this stack too.
+    addi t0, sp, 32 * REGBYTES
+    csrw sscratch, t0
     mv a0, sp
     call kernel_trap
     LX x1, 1
@@ -164,7 +175,7 @@ kernel_vector:
     LX x29, 29
     LX x30, 30
     LX x31, 31
-    addi sp, sp, 32 * REGBYTES
+    LX x2, 2
     sret
 
 # Claimed with amoswap by the first hart in S-mode; in .data, not .bss, because .bss is

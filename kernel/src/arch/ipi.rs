@@ -44,10 +44,19 @@ pub fn init(clint: usize) {
     CLINT.store(clint, Ordering::Release);
 }
 
-/// Lets a pending SSIP wake this hart's `wfi` (interrupts stay masked in S-mode: the hart
-/// only wakes, it takes no trap).
+/// `sie.SEIE` / `sip.SEIP`: supervisor external interrupts (the PLIC).
+const SEIP: usize = 1 << 9;
+
+/// Lets a pending software or external interrupt wake this hart's `wfi`, and lets both trap
+/// from user mode (interrupts stay masked in S-mode: there a hart only wakes, it takes no trap).
 pub fn enable_wakeups() {
-    set_csr!("sie", SSIP);
+    set_csr!("sie", SSIP | SEIP);
+}
+
+/// Whether a device interrupt waits for this hart.
+pub fn external_pending() -> bool {
+    let sip: usize = super::csr::read_csr!("sip");
+    sip & SEIP != 0
 }
 
 fn msip(clint: usize, hart: usize) -> usize {

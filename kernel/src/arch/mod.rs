@@ -68,6 +68,7 @@ core::arch::global_asm!(
     include_str!("switch.S"),
     max_harts = const MAX_HARTS,
     stack_shift = const HART_STACK_SHIFT,
+    trap_stack_shift = const trap::TRAP_STACK_SHIFT,
     mcause_msi = const ipi::MCAUSE_MACHINE_SOFTWARE,
     m_scratch_words = const ipi::M_SCRATCH_WORDS,
     m_scratch_shift = const ipi::M_SCRATCH_SHIFT,

@@ -119,7 +119,11 @@ pub fn cause_name(scause: usize) -> &'static str {
     }
 }
 
+/// log2 of each hart's trap stack size (`TRAP_STACK_SIZE` in the linker script).
+pub const TRAP_STACK_SHIFT: u32 = 12;
+
 unsafe extern "C" {
+    static _trap_stacks_end: u8;
     static trampoline: u8;
     static uservec: u8;
     static userret: u8;
@@ -136,9 +140,12 @@ fn top_alias(symbol: *const u8) -> usize {
         + (symbol.addr() - base)
 }
 
-/// Sends traps to the kernel vector (on entry to the kernel from user mode).
+/// Sends traps to the kernel vector, on this hart's trap stack (on entry to the kernel from
+/// user mode: `uservec` borrowed `sscratch`).
 pub fn use_kernel_vector() {
     write_csr!("stvec", (&raw const kernel_vector).addr());
+    let top = (&raw const _trap_stacks_end).addr() - (super::hart_id() << TRAP_STACK_SHIFT);
+    write_csr!("sscratch", top);
 }
 
 /// `sstatus.SPP`: the mode `sret` returns to (set: S, clear: U).

@@ -6,12 +6,15 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 /// The UART's base address; 0 until [`init`] (output is dropped until then).
 static BASE: AtomicUsize = AtomicUsize::new(0);
 
+const RBR: usize = 0; // receive buffer (read)
 const THR: usize = 0; // transmit holding (write)
 const IER: usize = 1; // interrupt enable
 const FCR: usize = 2; // FIFO control (write)
 const LCR: usize = 3; // line control
 const LSR: usize = 5; // line status
+const LSR_DATA_READY: u8 = 1 << 0;
 const LSR_THR_EMPTY: u8 = 1 << 5;
+const IER_RECEIVED: u8 = 1 << 0;
 
 fn reg(base: usize, offset: usize) -> *mut u8 {
     core::ptr::with_exposed_provenance_mut(base + offset)
@@ -30,6 +33,29 @@ pub unsafe fn init(base: usize) {
         reg(base, FCR).write_volatile(0x07);
     }
     BASE.store(base, Ordering::Release);
+}
+
+/// Makes the UART raise its interrupt when a byte arrives.
+pub fn enable_receive_interrupt() {
+    let base = BASE.load(Ordering::Acquire);
+    if base == 0 {
+        return;
+    }
+    // SAFETY: `init`'s contract: `base` holds the UART's registers, mapped everywhere.
+    unsafe { reg(base, IER).write_volatile(IER_RECEIVED) };
+}
+
+/// The next received byte, if one is waiting.
+pub fn receive() -> Option<u8> {
+    let base = BASE.load(Ordering::Acquire);
+    if base == 0 {
+        return None;
+    }
+    // SAFETY: `init`'s contract; reading RBR takes the byte out of the receive FIFO.
+    unsafe {
+        (reg(base, LSR).read_volatile() & LSR_DATA_READY != 0)
+            .then(|| reg(base, RBR).read_volatile())
+    }
 }
 
 /// Sends one byte, waiting while the transmitter is full.

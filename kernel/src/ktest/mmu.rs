@@ -111,6 +111,41 @@ pub fn stack_guard_page_faults() -> Outcome {
     Ok(())
 }
 
+/// A fault taken while `sp` itself points into a guard page (a kernel-stack overflow) reaches
+/// the trap handler, which runs on the hart's trap stack: before, the vector saved registers on
+/// the faulting stack and faulted again forever, so an overflow hung instead of panicking.
+pub fn fault_with_sp_in_a_guard_page_is_handled() -> Outcome {
+    let slot = 0;
+    stacks::map_stack(slot).map_err(|e| crate::println!("    map_stack: {e}"))?;
+    let guard = stacks::guard_below(slot).ok_or(())?.start().as_usize();
+    let bad_sp = guard + PAGE_SIZE - 64;
+    let fault = expect_fault(|| {
+        // SAFETY: `sp` is parked in a register and restored right after one store through it;
+        // the store faults (guard page) and is skipped; nothing between uses the stack.
+        unsafe {
+            core::arch::asm!(
+                "mv {saved}, sp",
+                "mv sp, {bad}",
+                "sb zero, 0(sp)",
+                "mv sp, {saved}",
+                saved = out(reg) _,
+                bad = in(reg) bad_sp,
+            )
+        }
+    });
+    stacks::unmap_stack(slot).map_err(|e| crate::println!("    unmap_stack: {e}"))?;
+    check!(
+        fault
+            == Some(Fault {
+                cause: STORE_PAGE_FAULT,
+                addr: bad_sp
+            }),
+        "store with sp at {bad_sp:#x} in the guard page: {fault:?}"
+    );
+    crate::println!("    a store with sp in guard page {guard:#x} trapped and was handled");
+    Ok(())
+}
+
 /// The highest page maps the trampoline frame R+X (not W, not U) and shows its bytes.
 pub fn trampoline_is_rx_at_the_top() -> Outcome {
     let img = image();

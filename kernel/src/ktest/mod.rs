@@ -39,6 +39,10 @@ const TESTS: &[Test] = &[
         mmu::text_and_rodata_refuse_writes,
     ),
     ("stack_guard_page_faults", mmu::stack_guard_page_faults),
+    (
+        "fault_with_sp_in_a_guard_page_is_handled",
+        mmu::fault_with_sp_in_a_guard_page_is_handled,
+    ),
     ("trampoline_rx_at_top", mmu::trampoline_is_rx_at_the_top),
     (
         "all_harts_same_satp_and_kalloc_hammer",

@@ -15,6 +15,13 @@ use rvmm::addr::PAGE_SIZE;
 use rvmm::frame::OutOfMemory;
 use rvmm::{Frame, PhysAddr};
 
+/// Types for which all-zero bytes are a valid value (integers, arrays of them, `Option` of a
+/// reference or `NonNull`).
+///
+/// # Safety
+/// An implementation promises that a value of all zero bytes is a valid, initialised `Self`.
+pub unsafe trait ZeroIsValid {}
+
 /// One `T` in a frame of its own.
 pub struct FrameBox<T> {
     value: NonNull<T>,
@@ -42,6 +49,24 @@ impl<T> FrameBox<T> {
         unsafe { value_ptr.write(value) };
         Ok(FrameBox {
             value: value_ptr,
+            _owns: PhantomData,
+        })
+    }
+
+    /// A value of all zero bytes, made in its frame (never on the stack: these values are up to
+    /// 4 KiB, as large as a kernel stack's spare room).
+    pub fn new_zeroed() -> Result<Self, OutOfMemory>
+    where
+        T: ZeroIsValid,
+    {
+        const { assert!(size_of::<T>() <= PAGE_SIZE && align_of::<T>() <= PAGE_SIZE) };
+        let frame = frames()?.alloc_zeroed()?;
+        let ptr = core::ptr::with_exposed_provenance_mut::<T>(frame.start().as_u64() as usize);
+        let value = NonNull::new(ptr).expect("frame 0 is never RAM on QEMU virt");
+        // The frame is fresh from kalloc (ours alone), zeroed, and all-zero bytes are a valid
+        // `T` by `ZeroIsValid`'s contract: the value exists.
+        Ok(FrameBox {
+            value,
             _owns: PhantomData,
         })
     }

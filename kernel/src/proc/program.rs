@@ -31,6 +31,9 @@ struct Args {
     count: usize,
 }
 
+// SAFETY: integers only: all-zero bytes are an empty argument list.
+unsafe impl crate::mem::typed::ZeroIsValid for Args {}
+
 impl Args {
     /// The arguments, in order.
     fn iter(&self) -> impl Iterator<Item = &[u8]> {
@@ -74,12 +77,7 @@ impl Args {
 /// returns to user mode.
 pub fn exec(p: ProcRef, name: usize, argv: usize) -> Result<(), Errno> {
     let mut program = [0u8; NAME_MAX + 1];
-    let mut args = FrameBox::new(Args {
-        bytes: [0; ARG_MAX - 2 * size_of::<usize>()],
-        count: 0,
-        used: 0,
-    })
-    .map_err(|_| Errno::ENOMEM)?;
+    let mut args = FrameBox::<Args>::new_zeroed().map_err(|_| Errno::ENOMEM)?;
     let len = {
         let space = p.space.lock();
         let space = space.as_ref().expect("a running process has an address space");

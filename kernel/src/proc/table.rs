@@ -23,7 +23,16 @@ pub const DEFAULT_PROCS: usize = 64;
 
 /// A process record, by reference (see the module's protocol).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
 pub struct ProcRef(NonNull<Proc>);
+
+/// A slot array: every slot empty when all its bytes are zero.
+#[repr(transparent)]
+pub struct Slots(pub [Option<ProcRef>; MAX_PROCS]);
+
+// SAFETY: `Option<ProcRef>` is `Option<NonNull<Proc>>` (`repr(transparent)`), and `None` of a
+// non-null pointer is all zero bits.
+unsafe impl crate::mem::typed::ZeroIsValid for Slots {}
 
 // SAFETY: a `Proc` is `Sync` (all its mutable state is behind locks or atomics); a ProcRef is
 // a shared reference to one, valid on any hart under the module's protocol.
@@ -51,7 +60,7 @@ pub enum Full {
 
 /// The table: up to `cap` records in slots indexed like the kernel-stack slots.
 pub struct ProcTable {
-    slots: FrameBox<[Option<ProcRef>; MAX_PROCS]>,
+    slots: FrameBox<Slots>,
     cap: usize,
     next_pid: Pid,
 }
@@ -60,7 +69,7 @@ impl ProcTable {
     /// An empty table for at most `cap` processes (clamped to 1..=[`MAX_PROCS`]).
     pub fn new(cap: usize) -> Result<Self, OutOfMemory> {
         Ok(ProcTable {
-            slots: FrameBox::new([None; MAX_PROCS])?,
+            slots: FrameBox::new_zeroed()?,
             cap: cap.clamp(1, MAX_PROCS),
             next_pid: 1,
         })
@@ -73,7 +82,7 @@ impl ProcTable {
 
     /// Stores a new record made by `make(slot, pid)` in a free slot.
     pub fn insert(&mut self, make: impl FnOnce(usize, Pid) -> Proc) -> Result<ProcRef, Full> {
-        let slot = self.slots[..self.cap]
+        let slot = self.slots.0[..self.cap]
             .iter()
             .position(Option::is_none)
             .ok_or(Full::Table)?;
@@ -81,7 +90,7 @@ impl ProcTable {
         let record = FrameBox::new(make(slot, pid)).map_err(|_| Full::Memory)?;
         self.next_pid += 1;
         let p = ProcRef(record.into_raw());
-        self.slots[slot] = Some(p);
+        self.slots.0[slot] = Some(p);
         Ok(p)
     }
 
@@ -92,8 +101,8 @@ impl ProcTable {
     /// runs any more; either way no other `ProcRef` to it is in use, and none may be used after.
     pub unsafe fn remove(&mut self, p: ProcRef) {
         let slot = p.slot();
-        debug_assert_eq!(self.slots[slot], Some(p));
-        self.slots[slot] = None;
+        debug_assert_eq!(self.slots.0[slot], Some(p));
+        self.slots.0[slot] = None;
         // SAFETY: `p` came from `into_raw` in `insert` and leaves the table only here, once;
         // by the caller's contract nothing uses it afterwards.
         drop(unsafe { FrameBox::from_raw(p.0) });
@@ -101,7 +110,7 @@ impl ProcTable {
 
     /// Every process, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = ProcRef> + '_ {
-        self.slots[..self.cap].iter().flatten().copied()
+        self.slots.0[..self.cap].iter().flatten().copied()
     }
 
     /// The process with id `pid`.

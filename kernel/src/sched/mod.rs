@@ -70,6 +70,9 @@ pub fn make_runnable(p: ProcRef) {
 pub fn run() -> ! {
     ipi::enable_wakeups();
     loop {
+        if ipi::external_pending() {
+            crate::trap::device::interrupt();
+        }
         let next = queue().lock().pop();
         match next {
             Some(p) => switch_to(p),

@@ -2,13 +2,13 @@
 
 use crate::mem::typed::FrameBox;
 use crate::proc::ProcRef;
-use crate::proc::table::MAX_PROCS;
+use crate::proc::table::{MAX_PROCS, Slots};
 use rvmm::frame::OutOfMemory;
 
 /// A ring of at most `cap` processes; a process is on it at most once (it is pushed only when
 /// it becomes runnable, and popped before it runs), so it never overflows.
 pub struct RunQueue {
-    ring: FrameBox<[Option<ProcRef>; MAX_PROCS]>,
+    ring: FrameBox<Slots>,
     cap: usize,
     head: usize,
     len: usize,
@@ -18,7 +18,7 @@ impl RunQueue {
     /// An empty queue for `cap` processes.
     pub fn new(cap: usize) -> Result<Self, OutOfMemory> {
         Ok(RunQueue {
-            ring: FrameBox::new([None; MAX_PROCS])?,
+            ring: FrameBox::new_zeroed()?,
             cap: cap.clamp(1, MAX_PROCS),
             head: 0,
             len: 0,
@@ -28,7 +28,7 @@ impl RunQueue {
     /// Appends `p`.
     pub fn push(&mut self, p: ProcRef) {
         assert!(self.len < self.cap, "run queue overflow: a process was queued twice");
-        self.ring[(self.head + self.len) % self.cap] = Some(p);
+        self.ring.0[(self.head + self.len) % self.cap] = Some(p);
         self.len += 1;
     }
 
@@ -37,7 +37,7 @@ impl RunQueue {
         if self.len == 0 {
             return None;
         }
-        let p = self.ring[self.head].take();
+        let p = self.ring.0[self.head].take();
         self.head = (self.head + 1) % self.cap;
         self.len -= 1;
         p

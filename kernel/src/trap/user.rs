@@ -26,6 +26,7 @@ extern "C" fn user_trap() -> ! {
                 preempted(p);
             }
             interrupt::SOFTWARE => ipi::clear_pending(),
+            interrupt::EXTERNAL => super::device::interrupt(),
             _ => {}
         }
     } else {
