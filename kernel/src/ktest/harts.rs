@@ -82,7 +82,38 @@ fn hammer(hart: usize) {
     FAILED_ALLOCS[hart].store(failed, Ordering::Relaxed);
 }
 
-/// The other harts in test mode: run a round whenever the boot hart starts one.
+/// What another hart can be asked to do ([`run_on`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Remote {
+    /// Read the recycled kernel-stack slot through its address, as it is cached.
+    ReadSlot = 1,
+    /// Do what a hart does before it runs a process, then read the slot.
+    FlushAndReadSlot = 2,
+}
+
+impl Remote {
+    fn from_raw(raw: usize) -> Option<Self> {
+        match raw {
+            1 => Some(Remote::ReadSlot),
+            2 => Some(Remote::FlushAndReadSlot),
+            _ => None,
+        }
+    }
+
+    fn run(self) {
+        match self {
+            Remote::ReadSlot => super::stacks::read_slot_remotely(false),
+            Remote::FlushAndReadSlot => super::stacks::read_slot_remotely(true),
+        }
+    }
+}
+
+/// Work for one hart: a [`Remote`] number, 0 when there is none.
+static WORK: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
+
+/// The other harts in test mode: run a kalloc round whenever the boot hart starts one, and
+/// whatever [`run_on`] hands them.
 pub fn serve(hart: usize) -> ! {
     let mut seen = 0;
     loop {
@@ -92,8 +123,40 @@ pub fn serve(hart: usize) -> ! {
             hammer(hart);
             DONE.fetch_add(1, Ordering::AcqRel);
         }
+        if let Some(work) = Remote::from_raw(WORK[hart].load(Ordering::Acquire)) {
+            work.run();
+            WORK[hart].store(0, Ordering::Release);
+        }
         arch::nap(100);
     }
+}
+
+/// Runs `work` on `hart` (which serves tests) and waits until it is done; false if the hart
+/// does not exist or took more than ten seconds of guest time.
+pub fn run_on(hart: usize, work: Remote) -> bool {
+    if hart >= MAX_HARTS || hart == arch::hart_id() {
+        return false;
+    }
+    WORK[hart].store(work as usize, Ordering::Release);
+    let deadline = crate::arch::csr::time() + 10 * crate::info().timebase_hz.max(1);
+    while WORK[hart].load(Ordering::Acquire) != 0 {
+        if crate::arch::csr::time() > deadline {
+            return false;
+        }
+        arch::nap(1000);
+    }
+    true
+}
+
+/// A hart other than this one that serves tests, if the machine has one.
+pub fn other_hart() -> Option<usize> {
+    let me = arch::hart_id();
+    crate::info()
+        .harts
+        .as_slice()
+        .iter()
+        .copied()
+        .find(|&h| h != me && h < MAX_HARTS)
 }
 
 /// Starts a round on every hart, takes part, waits for all, checks the results.

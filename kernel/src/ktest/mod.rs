@@ -5,8 +5,9 @@
 
 pub mod fault;
 mod frames;
-mod harts;
+pub mod harts;
 mod mmu;
+mod procs;
 mod stacks;
 
 use crate::{exit, println};
@@ -51,6 +52,14 @@ const TESTS: &[Test] = &[
     (
         "kernel_stacks_map_unmap_every_slot",
         stacks::map_and_unmap_every_slot,
+    ),
+    (
+        "recycled_kernel_stack_slot_seen_fresh_on_another_hart",
+        stacks::recycled_slot_is_seen_fresh_on_another_hart,
+    ),
+    (
+        "process_records_stacks_and_spaces_return",
+        procs::records_stacks_and_spaces_return,
     ),
 ];
 

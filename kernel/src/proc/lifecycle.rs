@@ -16,7 +16,7 @@ use abi::{Errno, ExitStatus, KillCause};
 use core::sync::atomic::Ordering;
 
 /// A new process record (state `New`) with its kernel stack mapped; not runnable yet.
-fn create(parent: Pid, name: Name) -> Result<ProcRef, Errno> {
+pub(crate) fn create(parent: Pid, name: Name) -> Result<ProcRef, Errno> {
     let p = table()
         .lock()
         .insert(|slot, pid| {
@@ -36,7 +36,7 @@ fn create(parent: Pid, name: Name) -> Result<ProcRef, Errno> {
 }
 
 /// Undoes `create` (and an installed address space) for a process that never ran.
-fn discard(p: ProcRef) {
+pub(crate) fn discard(p: ProcRef) {
     if let Some(space) = p.space.lock().take() {
         space.destroy(&mut mem::frames());
     }

@@ -7,7 +7,7 @@
 //! it has ended. The record, the kernel stack, the trap frame and every page and table frame
 //! of the address space come from kalloc and go back to it when the parent reaps the process.
 
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod program;
 pub mod table;
 

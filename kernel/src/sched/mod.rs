@@ -87,12 +87,8 @@ fn switch_to(p: ProcRef) {
         core::hint::spin_loop(); // its last hart is still saving its registers
     }
     p.on_cpu.store(true, Ordering::Relaxed);
+    forget_recycled_stacks();
     let hart = HARTS.this();
-    let epoch = STACK_EPOCH.load(Ordering::Acquire);
-    if hart.stack_epoch.get() != epoch {
-        Sfence.flush_all();
-        hart.stack_epoch.set(epoch);
-    }
     {
         let mut status = p.status.lock();
         status.state = State::Running;
@@ -174,4 +170,15 @@ pub fn wake_up(table: &crate::proc::ProcTable, channel: Channel) {
 /// Records that a kernel stack was unmapped (see the module documentation).
 pub fn stack_unmapped() {
     STACK_EPOCH.fetch_add(1, Ordering::Release);
+}
+
+/// Drops this hart's cached translations if any kernel stack was unmapped since it last did:
+/// what a hart does before it runs a process, whose kernel stack may sit in a recycled slot.
+pub fn forget_recycled_stacks() {
+    let hart = HARTS.this();
+    let epoch = STACK_EPOCH.load(Ordering::Acquire);
+    if hart.stack_epoch.get() != epoch {
+        Sfence.flush_all();
+        hart.stack_epoch.set(epoch);
+    }
 }
