@@ -73,6 +73,9 @@ pub mod nr {
     /// `shutdown(code: u32) -> !`: ends the machine with `code` as QEMU's exit status. Only
     /// process 1 (`init`) may; others get [`EPERM`](super::Errno::EPERM).
     pub const SHUTDOWN: usize = 14;
+    /// `sleep(ms) -> 0`: sleeps at least `ms` milliseconds of the `time` counter
+    /// ([`EINTR`](super::Errno::EINTR) if killed meanwhile).
+    pub const SLEEP: usize = 15;
 }
 
 /// Largest total size of an `exec` argument list: the strings with their NULs plus the pointer

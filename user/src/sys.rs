@@ -159,6 +159,11 @@ pub fn shutdown(code: u32) -> Errno {
     }
 }
 
+/// Sleeps at least `ms` milliseconds.
+pub fn sleep(ms: usize) -> Result<(), Errno> {
+    call(nr::SLEEP, ms, 0, 0).map(|_| ())
+}
+
 /// Guest instructions retired (all harts under QEMU's `-icount`), read with `rdinstret`.
 #[inline(always)]
 pub fn instret() -> u64 {

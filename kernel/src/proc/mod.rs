@@ -44,6 +44,8 @@ pub enum Channel {
     ChildOf(Pid),
     /// Console input.
     Console,
+    /// The `time` counter to reach the process's `wake_at`.
+    Clock,
 }
 
 /// Where a process is in its life.
@@ -125,6 +127,8 @@ pub struct Status {
     pub name: Name,
     /// The hart it runs or last ran on.
     pub hart: usize,
+    /// When a process sleeping on [`Channel::Clock`] is due, in `time` ticks.
+    pub wake_at: u64,
 }
 
 /// One process.
@@ -164,6 +168,7 @@ impl Proc {
                 killed: None,
                 name,
                 hart: 0,
+                wake_at: 0,
             }),
             space: Mutex::new(None),
             satp: AtomicUsize::new(0),

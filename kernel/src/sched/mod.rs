@@ -17,8 +17,11 @@
 //! interrupting every hart on each unmap, unmaps bump [`STACK_EPOCH`], and a hart flushes its
 //! TLB before it runs any process when the epoch moved since its last flush.
 
+mod clock;
 mod hart;
 mod queue;
+
+pub use clock::{sleep_for, wake_sleepers};
 
 pub use hart::current;
 use hart::HARTS;
@@ -73,6 +76,7 @@ pub fn run() -> ! {
         if ipi::external_pending() {
             crate::trap::device::interrupt();
         }
+        wake_sleepers();
         let next = queue().lock().pop();
         match next {
             Some(p) => switch_to(p),
@@ -96,7 +100,8 @@ fn switch_to(p: ProcRef) {
     }
     hart.current.set(Some(p));
     let slice = SLICE_TICKS.load(Ordering::Relaxed) as u64;
-    arch::set_timer(arch::csr::time().saturating_add(slice));
+    let end = arch::csr::time().saturating_add(slice);
+    arch::set_timer(end.min(clock::next_wake()));
     // SAFETY: `p` came off the queue, so no other hart runs it, and its last hart finished
     // saving its context (`on_cpu` was false); its kernel stack is mapped (from creation until
     // reaping). The scheduler context is this hart's own and stays valid (a static).
@@ -115,7 +120,10 @@ fn wait_for_work() {
     // and `wfi` returns at once.
     ipi::clear_pending();
     if queue().lock().is_empty() {
+        // A sleeper's deadline wakes this hart too (u64::MAX: none, the timer stays off).
+        arch::set_timer(clock::next_wake());
         arch::wait_for_interrupt();
+        arch::stop_timer();
     }
     IDLE.fetch_and(!me, Ordering::SeqCst);
 }

@@ -59,6 +59,7 @@ fn dispatch(p: ProcRef, number: usize, a: [usize; 6]) -> Result<Done, Errno> {
         nr::REGIONS => memory::regions(p, a[0], a[1], a[2])?,
         nr::CLOCK => process::clock(p, a[0])?,
         nr::SHUTDOWN => process::shutdown(p, a[0])?,
+        nr::SLEEP => process::sleep(a[0])?,
         _ => return Err(Errno::ENOSYS),
     };
     Ok(Done::Value(value))

@@ -52,6 +52,12 @@ pub fn clock(p: ProcRef, out: usize) -> Result<usize, Errno> {
     copy_out(p, out, &clock).map(|()| 0)
 }
 
+/// `sleep(ms)`.
+pub fn sleep(ms: usize) -> Result<usize, Errno> {
+    let ticks = (ms as u64).saturating_mul(crate::info().timebase_hz) / 1000;
+    sched::sleep_for(ticks).map(|()| 0)
+}
+
 /// `shutdown(code)`: only `init` may end the machine.
 pub fn shutdown(p: ProcRef, code: usize) -> Result<usize, Errno> {
     if p.pid() != INIT_PID {

@@ -23,6 +23,7 @@ extern "C" fn user_trap() -> ! {
         match cause.code() {
             interrupt::TIMER => {
                 arch::stop_timer();
+                sched::wake_sleepers();
                 preempted(p);
             }
             interrupt::SOFTWARE => ipi::clear_pending(),

@@ -12,20 +12,29 @@ fn main(args: &user::Args) -> i32 {
         let program: [&str; abi::MAX_ARGS] = core::array::from_fn(|i| args.get(i + 1).unwrap_or(""));
         let argv = &program[..args.len() - 1];
         let status = run(argv);
-        let code = match status {
-            Some(s) if s.success() => 0,
-            Some(s) => s.code().map_or(3, |c| c.max(3) as u32),
-            None => 3,
-        };
+        if let Some(s) = status.filter(|s| !s.success()) {
+            println!("init: {} ended: {}", argv[0], describe(s));
+        }
+        // QEMU's exit status: 0, or 3 ("tests failed") for any failure.
+        let code = if status.is_some_and(|s| s.success()) { 0 } else { 3 };
         let _ = sys::shutdown(code);
         return 1;
     }
     let _ = run(&["hello"]);
     loop {
-        // Orphans become init's children; reap them as they end.
+        // Orphans become init's children; reap them as they end. With none, idle.
         if sys::wait().is_err() {
-            sys::yield_now();
+            let _ = sys::sleep(1000);
         }
+    }
+}
+
+/// How a process ended, in words.
+fn describe(status: abi::ExitStatus) -> &'static str {
+    match (status.code(), status.kill_cause()) {
+        (Some(_), _) => "exit with a non-zero code",
+        (_, Some(cause)) => cause.describe(),
+        _ => "unknown status",
     }
 }
 
