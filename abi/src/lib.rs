@@ -31,10 +31,12 @@
 #![forbid(unsafe_code)]
 
 mod errno;
+mod rows;
 mod status;
 mod wire;
 
 pub use errno::Errno;
+pub use rows::{KmapRow, Name, ProcRow, ProcState, Size};
 pub use status::{ExitStatus, KillCause};
 pub use wire::Wire;
 
@@ -76,6 +78,14 @@ pub mod nr {
     /// `sleep(ms) -> 0`: sleeps at least `ms` milliseconds of the `time` counter
     /// ([`EINTR`](super::Errno::EINTR) if killed meanwhile).
     pub const SLEEP: usize = 15;
+    /// `procs(out: *mut ProcRow, n) -> rows`: every process; writes at most `n` rows and
+    /// returns how many there are.
+    pub const PROCS: usize = 16;
+    /// `kmap(out: *mut KmapRow, n) -> rows`: the kernel's map, as the boot prints it; writes
+    /// at most `n` rows and returns how many there are.
+    pub const KMAP: usize = 17;
+    /// `foreground(pid) -> previous pid`: the process Ctrl-C on the console kills (0: none).
+    pub const FOREGROUND: usize = 18;
 }
 
 /// Largest total size of an `exec` argument list: the strings with their NULs plus the pointer
@@ -113,6 +123,14 @@ pub struct MemStat {
     pub resident_pages: u64,
     /// Page-table frames of the caller's address space.
     pub table_frames: u64,
+    /// Page-table frames of the kernel's map.
+    pub kernel_table_frames: u64,
+    /// Frames of the kernel stacks mapped now (one stack per process).
+    pub kernel_stack_frames: u64,
+    /// Frames holding process records (one per process).
+    pub record_frames: u64,
+    /// Processes that exist (zombies included).
+    pub processes: u64,
 }
 
 /// Permission bits of a [`RegionRow`].

@@ -3,7 +3,7 @@
 //! `#[repr(C)]` layout on RISC-V (all fields are 8-byte or paired 4-byte words, so there is no
 //! padding). Written out by hand so that this crate needs no `unsafe`.
 
-use crate::{Clock, ExitStatus, MemStat, RegionRow};
+use crate::{Clock, ExitStatus, KmapRow, MemStat, ProcRow, RegionRow};
 
 /// A struct the kernel copies to user memory.
 pub trait Wire: Sized {
@@ -19,7 +19,7 @@ fn put(out: &mut [u8], at: &mut usize, bytes: &[u8]) {
 }
 
 impl Wire for MemStat {
-    const SIZE: usize = 48;
+    const SIZE: usize = 80;
     fn write_to(&self, out: &mut [u8]) {
         let mut at = 0;
         for v in [
@@ -29,6 +29,10 @@ impl Wire for MemStat {
             self.cached_frames,
             self.resident_pages,
             self.table_frames,
+            self.kernel_table_frames,
+            self.kernel_stack_frames,
+            self.record_frames,
+            self.processes,
         ] {
             put(out, &mut at, &v.to_le_bytes());
         }
@@ -45,6 +49,32 @@ impl Wire for RegionRow {
         put(out, &mut at, &self.kind.to_le_bytes());
         put(out, &mut at, &self.resident_pages.to_le_bytes());
         put(out, &mut at, &self.page_size.to_le_bytes());
+    }
+}
+
+impl Wire for ProcRow {
+    const SIZE: usize = 48;
+    fn write_to(&self, out: &mut [u8]) {
+        let mut at = 0;
+        for v in [self.pid, self.parent, self.state, self.hart] {
+            put(out, &mut at, &v.to_le_bytes());
+        }
+        put(out, &mut at, &self.name.0);
+        put(out, &mut at, &self.resident_pages.to_le_bytes());
+        put(out, &mut at, &self.table_frames.to_le_bytes());
+    }
+}
+
+impl Wire for KmapRow {
+    const SIZE: usize = 56;
+    fn write_to(&self, out: &mut [u8]) {
+        let mut at = 0;
+        for v in [self.va, self.pa, self.len, self.page_size] {
+            put(out, &mut at, &v.to_le_bytes());
+        }
+        put(out, &mut at, &self.perms.to_le_bytes());
+        put(out, &mut at, &self._pad.to_le_bytes());
+        put(out, &mut at, &self.what.0);
     }
 }
 
@@ -76,6 +106,8 @@ mod tests {
     fn sizes_match_the_repr_c_layout() {
         check::<MemStat>();
         check::<RegionRow>();
+        check::<ProcRow>();
+        check::<KmapRow>();
         check::<Clock>();
         check::<ExitStatus>();
     }
@@ -104,16 +136,33 @@ mod tests {
         assert_eq!(at(core::mem::offset_of!(RegionRow, resident_pages), 8), 2);
         assert_eq!(at(core::mem::offset_of!(RegionRow, page_size), 8), 4096);
         let stat = MemStat {
-            total_frames: 1,
-            free_frames: 2,
-            low_water: 3,
-            cached_frames: 4,
-            resident_pages: 5,
             table_frames: 6,
+            processes: 9,
+            ..MemStat::default()
         };
         let mut out = [0u8; MemStat::SIZE];
         stat.write_to(&mut out);
-        let off = core::mem::offset_of!(MemStat, table_frames);
-        assert_eq!(out[off], 6);
+        assert_eq!(out[core::mem::offset_of!(MemStat, table_frames)], 6);
+        assert_eq!(out[core::mem::offset_of!(MemStat, processes)], 9);
+        let proc = ProcRow {
+            pid: 7,
+            name: crate::Name::new("sh"),
+            table_frames: 3,
+            ..ProcRow::default()
+        };
+        let mut out = [0u8; ProcRow::SIZE];
+        proc.write_to(&mut out);
+        assert_eq!(out[core::mem::offset_of!(ProcRow, pid)], 7);
+        assert_eq!(out[core::mem::offset_of!(ProcRow, name)], b's');
+        assert_eq!(out[core::mem::offset_of!(ProcRow, table_frames)], 3);
+        let row = KmapRow {
+            perms: 5,
+            what: crate::Name::new("uart"),
+            ..KmapRow::default()
+        };
+        let mut out = [0u8; KmapRow::SIZE];
+        row.write_to(&mut out);
+        assert_eq!(out[core::mem::offset_of!(KmapRow, perms)], 5);
+        assert_eq!(out[core::mem::offset_of!(KmapRow, what)], b'u');
     }
 }

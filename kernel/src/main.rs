@@ -128,9 +128,9 @@ extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     // at the addresses used now (VA = PA).
     unsafe { arch::switch_table(satp) };
     mem::keep_top(Frame::containing(image.trampoline.start()), satp);
-    mem::show::print_map(&table);
-    mem::show::print_frames(frames, info, &image);
     let _ = mem::TABLE.set(sync::Mutex::new(table));
+    mem::show::print_map(satp);
+    mem::show::print_frames(frames, info, &image);
     if let Some(clint) = info.clint {
         arch::ipi::init(clint.base as usize);
     }
@@ -199,11 +199,8 @@ fn start_processes(info: &BootInfo, procs: usize) {
             ),
         );
     }
-    let (instret, time) = (csr::instret(), csr::time());
-    println!(
-        "boot: {procs} process slots, {tick_ms} ms time slice; init started at instret {instret}, \
-         time {time} ticks"
-    );
+    let ms = csr::time() * 1000 / info.timebase_hz.max(1);
+    println!("boot: {procs} process slots, {tick_ms} ms time slice; init starts {ms} ms after reset");
 }
 
 /// Waits (a bounded time) until every hart the device tree lists has switched to the kernel

@@ -1,7 +1,7 @@
 //! Typed syscalls. Each returns `Result<T, Errno>`; see the `abi` crate for numbers and the
 //! calling convention (`a7` = number, `a0`..`a5` = arguments, `a0` = result, `a1` = errno).
 
-use abi::{Clock, Errno, ExitStatus, MemStat, RegionRow, nr};
+use abi::{Clock, Errno, ExitStatus, KmapRow, MemStat, ProcRow, RegionRow, nr};
 
 /// A process id.
 pub type Pid = usize;
@@ -162,6 +162,21 @@ pub fn shutdown(code: u32) -> Errno {
 /// Sleeps at least `ms` milliseconds.
 pub fn sleep(ms: usize) -> Result<(), Errno> {
     call(nr::SLEEP, ms, 0, 0).map(|_| ())
+}
+
+/// Every process into `rows`; returns how many exist (only `rows.len()` are written).
+pub fn procs(rows: &mut [ProcRow]) -> Result<usize, Errno> {
+    call(nr::PROCS, rows.as_mut_ptr() as usize, rows.len(), 0)
+}
+
+/// The kernel's map into `rows`; returns how many rows it has.
+pub fn kmap(rows: &mut [KmapRow]) -> Result<usize, Errno> {
+    call(nr::KMAP, rows.as_mut_ptr() as usize, rows.len(), 0)
+}
+
+/// Makes `pid` the process Ctrl-C kills (0: none); returns the previous one.
+pub fn foreground(pid: Pid) -> Pid {
+    call(nr::FOREGROUND, pid, 0, 0).unwrap_or(0)
 }
 
 /// Guest instructions retired (all harts under QEMU's `-icount`), read with `rdinstret`.

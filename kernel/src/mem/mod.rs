@@ -64,6 +64,19 @@ pub fn kernel_satp() -> usize {
     TOP.get().expect("the kernel map is built at boot").1
 }
 
+/// Frames the kernel map holds: its page tables, and the kernel stacks mapped now.
+pub fn kernel_map_frames() -> (usize, usize) {
+    let Some(table) = TABLE.get() else {
+        return (0, 0);
+    };
+    let space = table.lock();
+    let stacks = (0..space.stack_slots())
+        .filter(|&slot| space.is_stack_mapped(slot))
+        .map(|slot| space.stack_pages(slot).map_or(0, |p| p.count()))
+        .sum();
+    (space.table().table_frames(), stacks)
+}
+
 /// Keeps physical memory for the kernel's lifetime (once, at boot).
 pub fn keep_phys(phys: Identity) -> &'static Identity {
     PHYS.set(phys)

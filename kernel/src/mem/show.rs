@@ -1,122 +1,87 @@
-//! The boot printout: the kernel map as a table (VA range, PA range, size, permissions, page
-//! size, what) and the allocator's figures.
+//! The kernel map as rows (`abi::KmapRow`, the same rows `kmap` returns to programs) and the
+//! boot printout: that table and the allocator's figures.
 
-use super::{Frames, KernelMode, KernelSpace};
+use super::{Frames, KernelMode, TABLE};
 use crate::boot::dtb::BootInfo;
 use crate::boot::image::Image;
 use crate::println;
+use abi::{KmapRow, Name, perm};
 use rvmm::addr::{PAGE_SIZE, PhysRange};
-use rvmm::paging::Perms;
+use rvmm::paging::{Mode, Perms};
 
-fn perms(p: Perms) -> [u8; 3] {
-    let bit = |b: Perms, c: u8| if p.contains(b) { c } else { b'-' };
-    [
-        bit(Perms::R, b'R'),
-        bit(Perms::W, b'W'),
-        bit(Perms::X, b'X'),
-    ]
-}
+/// Hex digits of an address in the table: Sv39's top is 2^38 (10 digits), Sv32's 2^32 (9, the
+/// top page ends at 0x1_0000_0000).
+pub const ADDRESS_DIGITS: usize = if KernelMode::VA_TOP > 1 << 32 { 10 } else { 9 };
 
-/// A byte count as `4 KiB`, `2 MiB`, `126 MiB`, ... (rounded down).
-struct Size(u64);
-
-impl core::fmt::Display for Size {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let text = match self.0 {
-            n if n >= 1 << 30 && n % (1 << 30) == 0 => (n >> 30, "GiB"),
-            n if n >= 1 << 20 && n % (1 << 20) == 0 => (n >> 20, "MiB"),
-            n => (n >> 10, "KiB"),
-        };
-        let s = format_args!("{} {}", text.0, text.1);
-        f.pad(&alloc_free_fmt(s))
+/// Calls `f` with every row of the kernel map, in address order; returns how many there were.
+pub fn rows(mut f: impl FnMut(KmapRow)) -> usize {
+    let Some(table) = TABLE.get() else {
+        return 0;
+    };
+    let space = table.lock();
+    let mut count = 0;
+    for row in space.describe() {
+        let bit = |p: Perms, b: u32| if row.perms.contains(p) { b } else { 0 };
+        let mut what = Name::default();
+        let mut w = NameWriter(&mut what, 0);
+        let _ = core::fmt::write(&mut w, format_args!("{}", row.what));
+        f(KmapRow {
+            va: row.va.as_u64(),
+            pa: row.pa.as_u64(),
+            len: row.len,
+            page_size: row.page_size.bytes(),
+            perms: bit(Perms::R, perm::R) | bit(Perms::W, perm::W) | bit(Perms::X, perm::X),
+            _pad: 0,
+            what,
+        });
+        count += 1;
     }
+    count
 }
 
-/// Formats into a small stack buffer, so `pad` can align it.
-fn alloc_free_fmt(args: core::fmt::Arguments<'_>) -> Buf {
-    let mut b = Buf([0; 24], 0);
-    let _ = core::fmt::write(&mut b, args);
-    b
-}
+/// Writes text into a [`Name`], cutting it at 15 bytes.
+struct NameWriter<'a>(&'a mut Name, usize);
 
-struct Buf([u8; 24], usize);
-
-impl core::fmt::Write for Buf {
+impl core::fmt::Write for NameWriter<'_> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = (self.1 + s.len()).min(self.0.len());
-        self.0[self.1..end].copy_from_slice(&s.as_bytes()[..end - self.1]);
-        self.1 = end;
+        for &b in s.as_bytes() {
+            if self.1 < 15 {
+                self.0.0[self.1] = b;
+                self.1 += 1;
+            }
+        }
         Ok(())
     }
 }
 
-impl core::ops::Deref for Buf {
-    type Target = str;
-    fn deref(&self) -> &str {
-        core::str::from_utf8(&self.0[..self.1]).unwrap_or("?")
-    }
-}
-
 /// Prints the kernel map, one row per run of same-size, same-permission pages that is one
-/// thing (the library's `describe` rows).
-pub fn print_map(space: &KernelSpace) {
-    let w = if cfg!(target_pointer_width = "64") {
-        10
-    } else {
-        8
-    };
-    println!(
-        "kernel map ({}, satp {:#x}):",
-        <KernelMode as rvmm::paging::Mode>::NAME,
-        space.satp()
-    );
-    println!(
-        "  {:<w2$}  {:<w2$}  {:>8}  perm  page    what",
-        "VA range",
-        "PA range",
-        "size",
-        w2 = 2 * w + 2,
-    );
-    for row in space.describe() {
-        let (va, pa) = (row.va.as_u64(), row.pa.as_u64());
-        let p = perms(row.perms);
-        println!(
-            "  {va:0w$x}..{:0w$x}  {pa:0w$x}..{:0w$x}  {:>8}  {}   {:<6}  {}",
-            va + row.len,
-            pa + row.len,
-            Size(row.len),
-            core::str::from_utf8(&p).unwrap_or("???"),
-            Size(row.page_size.bytes()),
-            row.what,
-        );
-    }
+/// thing.
+pub fn print_map(satp: usize) {
+    println!("kernel map ({}, satp {satp:#x}):", KernelMode::NAME);
+    println!("{}", KmapRow::header(ADDRESS_DIGITS));
+    rows(|row| println!("{}", row.row(ADDRESS_DIGITS)));
 }
 
 /// Prints RAM, what kalloc manages and what it does not.
 pub fn print_frames(frames: &Frames, info: &BootInfo, image: &Image) {
     let ram: u64 = info.ram.as_slice().iter().map(|r| r.len()).sum();
-    let ram_frames = ram / PAGE_SIZE as u64;
-    let stats = frames.stats();
-    let (_, bitmap) = frames.bookkeeping_frames();
     let page = PAGE_SIZE as u64;
+    let ram_frames = ram / page;
+    let stats = frames.stats();
+    let (_, bookkeeping) = frames.bookkeeping_frames();
     let frames_of = |r: PhysRange| (r.end().as_u64().div_ceil(page)) - r.start().as_u64() / page;
+    let archive = info.initrd.map_or(0, frames_of);
+    let other: u64 = info.reserved.as_slice().iter().map(|r| frames_of(*r)).sum();
     println!(
-        "RAM {} ({} frames); kalloc: total {} frames ({}), free {} ({}), reserved {} \
-         (kernel image {}, device tree {}, allocator bookkeeping {}, other {})",
-        Size(ram),
-        ram_frames,
+        "RAM {} ({ram_frames} frames); kalloc manages {} frames, {} free",
+        abi::Size(ram),
         stats.total,
-        Size(stats.total as u64 * page),
         stats.free,
-        Size(stats.free as u64 * page),
-        ram_frames - stats.total as u64,
+    );
+    println!(
+        "kept from kalloc: kernel image {}, device tree {}, program archive {archive}, \
+         allocator bookkeeping {bookkeeping}, firmware {other} (frames)",
         frames_of(image.whole),
         frames_of(info.dtb),
-        bitmap,
-        info.reserved
-            .as_slice()
-            .iter()
-            .map(|r| frames_of(*r))
-            .sum::<u64>(),
     );
 }

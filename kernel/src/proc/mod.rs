@@ -63,18 +63,6 @@ pub enum State {
     Zombie(ExitStatus),
 }
 
-impl State {
-    /// A short name, for listings.
-    pub fn name(self) -> &'static str {
-        match self {
-            State::New => "new",
-            State::Runnable => "runnable",
-            State::Running => "running",
-            State::Sleeping(_) => "sleeping",
-            State::Zombie(_) => "zombie",
-        }
-    }
-}
 
 /// A process's name: the last path component of its program, at most 15 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]

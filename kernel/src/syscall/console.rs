@@ -37,3 +37,8 @@ pub fn read(p: ProcRef, fd: usize, buf: usize, len: usize) -> Result<usize, Errn
     }
     console::input::read(p, buf, len)
 }
+
+/// `foreground(pid)`: the process Ctrl-C kills from now on (0: none); returns the previous one.
+pub fn foreground(pid: usize) -> usize {
+    console::input::set_foreground(pid)
+}

@@ -32,6 +32,8 @@ pub fn memstat(p: ProcRef, out: usize) -> Result<usize, Errno> {
         let space = space.as_ref().expect("a process in a syscall has a space");
         (space.resident_pages(), space.table_frames())
     };
+    let processes = proc::table().lock().iter().count();
+    let (kernel_tables, kernel_stacks) = mem::kernel_map_frames();
     let stat = MemStat {
         total_frames: stats.total as u64,
         free_frames: stats.free as u64,
@@ -39,6 +41,11 @@ pub fn memstat(p: ProcRef, out: usize) -> Result<usize, Errno> {
         cached_frames: stats.cached as u64,
         resident_pages: resident as u64,
         table_frames: tables as u64,
+        kernel_table_frames: kernel_tables as u64,
+        kernel_stack_frames: kernel_stacks as u64,
+        // One frame per record, plus the process table's and the run queue's.
+        record_frames: processes as u64 + 2,
+        processes: processes as u64,
     };
     copy_out(p, out, &stat).map(|()| 0)
 }

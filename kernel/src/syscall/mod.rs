@@ -6,6 +6,7 @@
 //! the caller's memory and state as they were.
 
 mod console;
+mod listing;
 mod memory;
 mod process;
 
@@ -60,6 +61,9 @@ fn dispatch(p: ProcRef, number: usize, a: [usize; 6]) -> Result<Done, Errno> {
         nr::CLOCK => process::clock(p, a[0])?,
         nr::SHUTDOWN => process::shutdown(p, a[0])?,
         nr::SLEEP => process::sleep(a[0])?,
+        nr::PROCS => listing::procs(p, a[0], a[1])?,
+        nr::KMAP => listing::kmap(p, a[0], a[1])?,
+        nr::FOREGROUND => console::foreground(a[0]),
         _ => return Err(Errno::ENOSYS),
     };
     Ok(Done::Value(value))
@@ -67,7 +71,7 @@ fn dispatch(p: ProcRef, number: usize, a: [usize; 6]) -> Result<Done, Errno> {
 
 /// Copies `value` to user address `at` in `p`'s address space.
 fn copy_out<T: Wire>(p: ProcRef, at: usize, value: &T) -> Result<(), Errno> {
-    let mut bytes = [0u8; 64];
+    let mut bytes = [0u8; 128];
     let bytes = &mut bytes[..T::SIZE];
     value.write_to(bytes);
     p.space
