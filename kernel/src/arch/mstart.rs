@@ -12,11 +12,16 @@ const S_INTERRUPTS: usize = (1 << 1) | (1 << 5) | (1 << 9);
 /// Every exception cause S-mode can take (bits the hart cannot delegate read back as zero).
 const ALL_EXCEPTIONS: usize = 0xffff;
 
+/// `mie.MSIE`: the machine software interrupt, which another hart raises (through the CLINT)
+/// to wake this one; M-mode forwards it to S-mode as SSIP (entry.S).
+const MIE_MSIE: usize = 1 << 3;
+
 /// Prepares this hart's M-mode state so that `mret` lands in S-mode at `s_entry`. Called from
 /// `_start` on the hart's boot stack with interrupts off.
 ///
 /// - PMP entry 0 covers all memory with R, W and X (QEMU 7.2 traps the `mret` otherwise);
-/// - all exceptions and the S-level interrupts are delegated to S-mode;
+/// - all exceptions and the S-level interrupts are delegated to S-mode; the machine software
+///   interrupt is enabled, to carry wake-ups between harts;
 /// - the counters (`cycle`, `time`, `instret`) are readable from S and U;
 /// - Sstc is enabled (`menvcfg.STCE`) with `stimecmp` at its maximum, so S-mode programs its
 ///   own timer and nothing fires until it does;
@@ -27,6 +32,7 @@ extern "C" fn mstart(s_entry: usize) {
     write_csr!("pmpcfg0", 0x0f); // TOR, R W X: everything below pmpaddr0
     write_csr!("medeleg", ALL_EXCEPTIONS);
     write_csr!("mideleg", S_INTERRUPTS);
+    write_csr!("mie", MIE_MSIE);
     write_csr!("mcounteren", usize::MAX);
     write_csr!("scounteren", usize::MAX);
     enable_sstc();
