@@ -28,6 +28,7 @@ pub mod sys;
 pub use args::Args;
 pub use heap::HEAP;
 pub use print::{Stdout, write_all};
+pub use start::start_instret;
 
 /// Names the program's `main` (`fn main(&Args) -> i32`): the runtime calls it with the
 /// arguments and exits with what it returns.

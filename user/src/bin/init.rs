@@ -9,6 +9,8 @@ user::entry!(main);
 
 fn main(args: &user::Args) -> i32 {
     if args.len() > 1 {
+        // For the boot benchmark: under `-icount` with one hart, instructions since reset.
+        println!("init: first instruction at instret {}", user::start_instret());
         let program: [&str; abi::MAX_ARGS] = core::array::from_fn(|i| args.get(i + 1).unwrap_or(""));
         let argv = &program[..args.len() - 1];
         let status = run(argv);
