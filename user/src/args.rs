@@ -53,3 +53,30 @@ impl Args {
         (0..self.argc).map(|i| self.get(i).unwrap_or("?"))
     }
 }
+
+/// A number as a user types it: decimal, or hex after `0x`. `None` for anything else (a sign,
+/// spaces, a value that does not fit).
+///
+/// ```ignore
+/// assert_eq!(user::number("42"), Some(42));
+/// assert_eq!(user::number("0x1000"), Some(4096));
+/// assert_eq!(user::number("-1"), None);
+/// ```
+pub fn number(text: &str) -> Option<usize> {
+    let (digits, radix) = match text.strip_prefix("0x") {
+        Some(hex) => (hex, 16),
+        None => (text, 10),
+    };
+    // `from_str_radix` takes a leading `+`; a user number has digits only.
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    usize::from_str_radix(digits, radix).ok()
+}
+
+/// Prints `usage: SYNOPSIS` to standard error and returns the exit code for bad arguments
+/// (2, as Unix tools do), so a program says `return user::usage("kill PID")`.
+pub fn usage(synopsis: &str) -> i32 {
+    crate::eprintln!("usage: {synopsis}");
+    2
+}

@@ -4,7 +4,10 @@
 //! this crate what a C library would give it: `_start` (argc/argv from the stack, exit when
 //! `main` returns), [`print!`]/[`println!`], typed syscalls ([`sys`]) that return
 //! `Result<T, Errno>`, a panic handler that prints and exits with code 101, and `umalloc` as the
-//! global allocator over the `sbrk` syscall, so `Vec`, `Box` and `String` work.
+//! global allocator over the `sbrk` syscall, so `Vec`, `Box` and `String` work. The programs
+//! that list things share a [`table::Table`] printer and the small formatters of [`show`] (bars,
+//! addresses, permissions, how a process ended), the kernel's listings whole ([`list`]), and
+//! [`number`] and [`usage`] for arguments.
 //!
 //! ```ignore
 //! #![no_std]
@@ -21,11 +24,14 @@ pub extern crate alloc;
 
 mod args;
 mod heap;
+pub mod list;
 pub mod print;
+pub mod show;
 mod start;
 pub mod sys;
+pub mod table;
 
-pub use args::Args;
+pub use args::{Args, number, usage};
 pub use heap::HEAP;
 pub use print::{Stdout, write_all};
 pub use start::start_instret;
