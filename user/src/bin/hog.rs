@@ -1,6 +1,6 @@
 //! `hog [SECONDS]`: grows its heap with `sbrk` until the kernel says `ENOMEM` (kalloc has no
-//! frame left), reports how far it got, keeps the memory SECONDS seconds (10 by default; run
-//! it with `&` and look at it with `vmmap` and `meminfo` meanwhile), then gives it all back.
+//! frame left), reports how far it got, keeps the memory SECONDS seconds (30 by default: run
+//! it with `&` and look at it with `ps`, `vmmap` and `meminfo` meanwhile), then gives it all back.
 //! Killed meanwhile, its memory comes back all the same: the kernel frees a process's frames
 //! when it ends.
 //!
@@ -21,7 +21,7 @@ const SPARE: usize = 1 << 20;
 
 fn main(args: &user::Args) -> i32 {
     let seconds = match (args.len(), args.get(1).map(user::number)) {
-        (1, None) => 10,
+        (1, None) => 30,
         (2, Some(Some(s))) => s,
         _ => return user::usage("hog [SECONDS]"),
     };
@@ -45,7 +45,7 @@ fn main(args: &user::Args) -> i32 {
     }
     let stat = sys::memstat().unwrap_or_default();
     println!(
-        "ENOMEM after {} of heap: {} pages, mapped by {} page-table frames; {} frames free",
+        "ENOMEM after {} of heap ({} pages; its page table has {} frames now); {} frames free",
         Size(grown as u64),
         grown / 4096,
         stat.table_frames,
@@ -58,8 +58,11 @@ fn main(args: &user::Args) -> i32 {
     println!(
         "keeping {} for {seconds} s ({} given back so other programs can start)",
         Size(grown as u64),
-        Size(spare as u64)
+        Size(spare as u64),
     );
+    if seconds > 0 {
+        println!("('kill {}' ends it sooner)", sys::getpid());
+    }
     let _ = sys::sleep(seconds.saturating_mul(1000));
     if let Err(e) = shrink(grown) {
         println!("hog: giving back: {e}");

@@ -59,11 +59,10 @@ fn show(when: &str) -> u64 {
     match stack() {
         Some(s) => {
             println!(
-                "{when:>15}: stack {}..{} {:>8}, {:>4} pages; free frames {free}",
+                "{when:>15}: stack {}..{} {:>8}; free frames {free}",
                 Addr(s.start),
                 Addr(s.end),
                 Size(s.end - s.start),
-                s.resident_pages
             );
             s.resident_pages
         }
