@@ -18,7 +18,10 @@ const NOT_STARTED: u8 = 127;
 fn main(args: &user::Args) -> i32 {
     if args.len() > 1 {
         // For the boot benchmark: under `-icount` with one hart, instructions since reset.
-        println!("init: first instruction at instret {}", user::start_instret());
+        println!(
+            "init: first instruction at instret {}",
+            user::start_instret()
+        );
         let program: [&str; abi::MAX_ARGS] =
             core::array::from_fn(|i| args.get(i + 1).unwrap_or(""));
         let argv = &program[..args.len() - 1];

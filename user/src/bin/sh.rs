@@ -48,6 +48,10 @@ const PROGRAMS: &[(&str, &str)] = &[
         "a bad access (null, text, heap, exec, kernel): the kernel kills it",
     ),
     ("memtests", "the kernel's memory tests, from user space"),
+    (
+        "bench WORKLOAD",
+        "the memory benchmarks, in guest instructions",
+    ),
     ("echo WORD...", "print the words"),
     ("cat", "copy input to output until Ctrl-D"),
     ("hello", "a greeting with the free frame count"),
