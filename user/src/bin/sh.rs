@@ -63,7 +63,10 @@ struct Job {
     name: String,
 }
 
-fn main(_args: &user::Args) -> i32 {
+fn main(args: &user::Args) -> i32 {
+    if args.len() != 1 {
+        return user::usage("sh");
+    }
     println!(
         "rvmm shell: 'help' lists the programs; Ctrl-C ends the one running, Ctrl-A X quits QEMU"
     );
