@@ -50,8 +50,10 @@ pub mod nr {
     /// the program `name` (NUL-terminated) with the NULL-terminated `argv`. Returns only on
     /// error, with the caller unchanged.
     pub const EXEC: usize = 3;
-    /// `wait(status: *mut ExitStatus) -> pid`: waits for any child to end, reaps it, stores its
-    /// status (unless `status` is NULL). [`ECHILD`](super::Errno::ECHILD) without children.
+    /// `wait(status: *mut ExitStatus, flags) -> pid`: waits for any child to end, reaps it,
+    /// stores its status (unless `status` is NULL). [`ECHILD`](super::Errno::ECHILD) without
+    /// children. With [`WNOHANG`](super::WNOHANG) in `flags` it does not wait: 0 when children
+    /// exist but none has ended.
     pub const WAIT: usize = 4;
     /// `getpid() -> pid`.
     pub const GETPID: usize = 5;
@@ -87,6 +89,9 @@ pub mod nr {
     /// `foreground(pid) -> previous pid`: the process Ctrl-C on the console kills (0: none).
     pub const FOREGROUND: usize = 18;
 }
+
+/// `wait` flag: return 0 at once instead of waiting when no child has ended yet.
+pub const WNOHANG: usize = 1;
 
 /// Largest total size of an `exec` argument list: the strings with their NULs plus the pointer
 /// array with its NULL. More is [`Errno::E2BIG`].

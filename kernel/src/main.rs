@@ -94,15 +94,21 @@ extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     let info = INFO
         .set(info)
         .unwrap_or_else(|_| unreachable!("one boot hart"));
+    let ram: u64 = info.ram.as_slice().iter().map(|r| r.len()).sum();
     println!(
-        "\nrvmm reference kernel, {} ({}), boot hart {hart}, device tree at {dtb:#x}, bootargs {:?}",
+        "\nrvmm reference kernel: {} ({}), {} hart(s), {} of RAM, timebase {} MHz",
         arch_name(),
         <mem::KernelMode as rvmm::paging::Mode>::NAME,
-        info.bootargs
-    );
-    log::info!(
-        "device tree: {} hart(s) {:?}, timebase {} Hz, UART {:#x}, test device {:#x}",
         info.harts.as_slice().len(),
+        abi::Size(ram),
+        info.timebase_hz / 1_000_000,
+    );
+    if !info.bootargs.is_empty() {
+        println!("boot arguments: {}", info.bootargs);
+    }
+    log::debug!(
+        "device tree at {dtb:#x}, booting on hart {hart}: harts {:?}, timebase {} Hz, UART \
+         {:#x}, test device {:#x}",
         info.harts.as_slice(),
         info.timebase_hz,
         info.uart.base,

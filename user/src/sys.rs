@@ -96,6 +96,13 @@ pub fn wait() -> Result<(Pid, ExitStatus), Errno> {
     Ok((pid, status))
 }
 
+/// A child that has ended, if any, without waiting (`ECHILD` without children).
+pub fn try_wait() -> Result<Option<(Pid, ExitStatus)>, Errno> {
+    let mut status = ExitStatus::default();
+    let pid = call(nr::WAIT, &raw mut status as usize, abi::WNOHANG, 0)?;
+    Ok((pid != 0).then_some((pid, status)))
+}
+
 /// `wait` with a raw status pointer (NULL: don't report the status).
 pub fn wait_raw(status: *mut ExitStatus) -> Result<Pid, Errno> {
     call(nr::WAIT, status as usize, 0, 0)

@@ -77,12 +77,6 @@ pub fn time() -> u64 {
     counter64!("time", "timeh")
 }
 
-/// The `instret` counter (instructions retired by this hart).
-#[inline]
-pub fn instret() -> u64 {
-    counter64!("instret", "instreth")
-}
-
 /// Clears bits of CSR `$csr`.
 macro_rules! clear_csr {
     ($csr:literal, $value:expr) => {{

@@ -55,3 +55,43 @@ macro_rules! println {
     () => { $crate::print!("\n") };
     ($($arg:tt)*) => { $crate::console::print(format_args!("{}\n", format_args!($($arg)*))) };
 }
+
+/// A line of text built before it is printed (at most 80 bytes; more is cut).
+pub struct Line {
+    bytes: [u8; 80],
+    len: usize,
+}
+
+impl Line {
+    /// An empty line.
+    pub const fn new() -> Self {
+        Line {
+            bytes: [0; 80],
+            len: 0,
+        }
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+impl Write for Line {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for (i, c) in s.char_indices() {
+            let end = i + c.len_utf8();
+            if self.len + c.len_utf8() > self.bytes.len() {
+                break;
+            }
+            self.bytes[self.len..self.len + c.len_utf8()].copy_from_slice(&s.as_bytes()[i..end]);
+            self.len += c.len_utf8();
+        }
+        Ok(())
+    }
+}

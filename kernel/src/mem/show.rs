@@ -4,7 +4,7 @@
 use super::{Frames, KernelMode, TABLE};
 use crate::boot::dtb::BootInfo;
 use crate::boot::image::Image;
-use crate::println;
+use crate::{print, println};
 use abi::{KmapRow, Name, perm};
 use rvmm::addr::{PAGE_SIZE, PhysRange};
 use rvmm::paging::{Mode, Perms};
@@ -57,31 +57,44 @@ impl core::fmt::Write for NameWriter<'_> {
 /// Prints the kernel map, one row per run of same-size, same-permission pages that is one
 /// thing.
 pub fn print_map(satp: usize) {
-    println!("kernel map ({}, satp {satp:#x}):", KernelMode::NAME);
+    let root = TABLE
+        .get()
+        .map_or(0, |t| t.lock().table().root().start().as_u64());
+    println!(
+        "kernel map ({}, root table at {root:#x}, satp {satp:#x}):",
+        KernelMode::NAME
+    );
     println!("{}", KmapRow::header(ADDRESS_DIGITS));
     rows(|row| println!("{}", row.row(ADDRESS_DIGITS)));
 }
 
-/// Prints RAM, what kalloc manages and what it does not.
+/// Prints RAM, what kalloc manages and what it keeps out.
 pub fn print_frames(frames: &Frames, info: &BootInfo, image: &Image) {
     let ram: u64 = info.ram.as_slice().iter().map(|r| r.len()).sum();
     let page = PAGE_SIZE as u64;
-    let ram_frames = ram / page;
     let stats = frames.stats();
     let (_, bookkeeping) = frames.bookkeeping_frames();
     let frames_of = |r: PhysRange| (r.end().as_u64().div_ceil(page)) - r.start().as_u64() / page;
-    let archive = info.initrd.map_or(0, frames_of);
-    let other: u64 = info.reserved.as_slice().iter().map(|r| frames_of(*r)).sum();
+    let (tables, _) = super::kernel_map_frames();
     println!(
-        "RAM {} ({ram_frames} frames); kalloc manages {} frames, {} free",
-        abi::Size(ram),
+        "RAM: {} frames; kalloc manages {} of them: {} free, {tables} hold the kernel map's \
+         page tables",
+        ram / page,
         stats.total,
         stats.free,
     );
-    println!(
-        "kept from kalloc: kernel image {}, device tree {}, program archive {archive}, \
-         allocator bookkeeping {bookkeeping}, firmware {other} (frames)",
+    print!(
+        "kept out of kalloc (frames): kernel image {}, allocator bookkeeping {bookkeeping}, \
+         device tree {}",
         frames_of(image.whole),
         frames_of(info.dtb),
     );
+    if let Some(archive) = info.initrd {
+        print!(", program archive {}", frames_of(archive));
+    }
+    let firmware: u64 = info.reserved.as_slice().iter().map(|r| frames_of(*r)).sum();
+    if firmware > 0 {
+        print!(", firmware {firmware}");
+    }
+    println!();
 }

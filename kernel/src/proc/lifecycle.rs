@@ -146,9 +146,10 @@ pub fn exit(p: ProcRef, status: ExitStatus) -> ! {
     sched::leave()
 }
 
-/// `wait`: reaps a zombie child of `p` (sleeping until one ends) and returns its pid and status.
-/// `ECHILD` without children; `EINTR` when `p` is killed while it waits.
-pub fn wait(p: ProcRef) -> Result<(Pid, ExitStatus), Errno> {
+/// `wait`: reaps a zombie child of `p` (sleeping until one ends, unless `block` is
+/// `Block::No`) and returns its pid and status; `None` when nothing ended and `p` must not
+/// block. `ECHILD` without children; `EINTR` when `p` is killed while it waits.
+pub fn wait(p: ProcRef, block: Block) -> Result<Option<(Pid, ExitStatus)>, Errno> {
     let mut table = table().lock();
     loop {
         let mut has_children = false;
@@ -172,16 +173,28 @@ pub fn wait(p: ProcRef) -> Result<(Pid, ExitStatus), Errno> {
             // SAFETY: `q` is a zombie no hart runs (`on_cpu` is false), so it is in no run
             // queue and no hart's `current`; we hold the table lock.
             unsafe { table.remove(q) };
-            return Ok((pid, status));
+            return Ok(Some((pid, status)));
         }
         if !has_children {
             return Err(Errno::ECHILD);
+        }
+        if block == Block::No {
+            return Ok(None);
         }
         if p.killed().is_some() {
             return Err(Errno::EINTR);
         }
         table = sched::sleep(Channel::ChildOf(p.pid()), table);
     }
+}
+
+/// Whether `wait` may sleep until a child ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// Sleep until a child ends.
+    Yes,
+    /// Return at once.
+    No,
 }
 
 /// `kill`: marks process `pid` to end the next time it would run user code, waking it if it

@@ -11,7 +11,7 @@ pub(crate) mod lifecycle;
 mod program;
 pub mod table;
 
-pub use lifecycle::{exit, fork, kill, spawn_init, wait};
+pub use lifecycle::{Block, exit, fork, kill, spawn_init, wait};
 pub use program::exec;
 pub use table::{ProcRef, ProcTable};
 

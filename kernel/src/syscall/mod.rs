@@ -49,7 +49,7 @@ fn dispatch(p: ProcRef, number: usize, a: [usize; 6]) -> Result<Done, Errno> {
             process::exec(p, a[0], a[1])?;
             return Ok(Done::NewImage);
         }
-        nr::WAIT => process::wait(p, a[0])?,
+        nr::WAIT => process::wait(p, a[0], a[1])?,
         nr::GETPID => p.pid(),
         nr::KILL => process::kill(a[0])?,
         nr::YIELD => process::yield_now(),

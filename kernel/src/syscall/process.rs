@@ -17,9 +17,14 @@ pub fn exec(p: ProcRef, name: usize, argv: usize) -> Result<(), Errno> {
     proc::exec(p, name, argv)
 }
 
-/// `wait(status)`: the status pointer (unless NULL) is checked before any child is reaped, so
-/// a bad pointer loses no child's status.
-pub fn wait(p: ProcRef, status: usize) -> Result<usize, Errno> {
+/// `wait(status, flags)`: the status pointer (unless NULL) is checked before any child is
+/// reaped, so a bad pointer loses no child's status. Unknown flags are `EINVAL`.
+pub fn wait(p: ProcRef, status: usize, flags: usize) -> Result<usize, Errno> {
+    let block = match flags {
+        0 => proc::Block::Yes,
+        abi::WNOHANG => proc::Block::No,
+        _ => return Err(Errno::EINVAL),
+    };
     if status != 0 {
         let space = p.space.lock();
         let space = space.as_ref().expect("a process in a syscall has a space");
@@ -27,7 +32,9 @@ pub fn wait(p: ProcRef, status: usize) -> Result<usize, Errno> {
             .check_writable(status, ExitStatus::SIZE)
             .map_err(|_| Errno::EFAULT)?;
     }
-    let (pid, ended) = proc::wait(p)?;
+    let Some((pid, ended)) = proc::wait(p, block)? else {
+        return Ok(0);
+    };
     if status != 0 {
         // Checked above, and only this process changes its own memory map.
         copy_out(p, status, &ended)?;

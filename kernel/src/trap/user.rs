@@ -11,6 +11,7 @@ use crate::arch::{self, ipi};
 use crate::proc::{self, ProcRef};
 use crate::{mem, sched, syscall};
 use abi::{ExitStatus, KillCause};
+use rvmm::space::user::StackError;
 use rvmm::tlb::Sfence;
 
 /// The kernel's entry from user mode (`uservec` jumps here).
@@ -71,6 +72,14 @@ fn page_fault(p: ProcRef, cause: Cause) {
         .grow_stack(cause.stval, sp, &mut mem::frames());
     match grown {
         Ok(flush) => flush.apply(&mut Sfence),
+        Err(StackError::BeyondLimit(_)) => {
+            let limit = p
+                .space
+                .lock()
+                .as_ref()
+                .map_or(0, |s| s.layout().limits().stack_max);
+            kill_for_fault_because(p, cause, format_args!("beyond the {} stack limit", abi::Size(limit as u64)));
+        }
         Err(_) => kill_for_fault(p, cause),
     }
 }
@@ -90,14 +99,24 @@ fn kill_cause(code: usize) -> KillCause {
 
 /// Ends `p` for an exception it caused, with one console line saying why.
 fn kill_for_fault(p: ProcRef, cause: Cause) {
+    kill_for_fault_because(p, cause, format_args!(""));
+}
+
+/// As [`kill_for_fault`], with `rule` (the rule of the address space the access broke) added
+/// to the line when it says something.
+fn kill_for_fault_because(p: ProcRef, cause: Cause, rule: core::fmt::Arguments<'_>) {
     let why = kill_cause(cause.code());
+    let mut note = crate::console::Line::new();
+    let _ = core::fmt::write(&mut note, rule);
     crate::println!(
-        "pid {} ({}) killed: {} at {:#x}, pc {:#x}",
+        "pid {} ({}) killed: {} at {:#x}, pc {:#x}{}{}",
         p.pid(),
         p.name(),
         why.describe(),
         cause.stval,
-        cause.sepc
+        cause.sepc,
+        if note.is_empty() { "" } else { ": " },
+        note.as_str(),
     );
     p.status.lock().killed.get_or_insert(why);
 }

@@ -5,12 +5,12 @@
 #![no_std]
 #![no_main]
 
-use abi::{Errno, ExitStatus, ProcState};
+use abi::{Errno, ExitStatus};
 use user::alloc::string::{String, ToString};
 use user::alloc::vec::Vec;
 use user::show::Ended;
 use user::sys::{self, Pid};
-use user::{eprintln, list, print, println};
+use user::{eprintln, print, println};
 
 user::entry!(main);
 
@@ -171,26 +171,10 @@ fn run(words: &[&str], background: bool, jobs: &mut Vec<Job>) {
 /// The exit code of a child whose `exec` failed (it said why itself), as in Unix shells.
 const NOT_STARTED: i32 = 127;
 
-/// Reaps the background jobs that ended while the shell waited for a line. `wait` blocks
-/// until a child ends, so the shell first asks `procs` how many of its children are zombies:
-/// exactly that many `wait`s return at once.
+/// Reaps the background jobs that ended while the shell waited for a line.
 fn reap_ended(jobs: &mut Vec<Job>) {
-    if jobs.is_empty() {
-        return;
-    }
-    let me = sys::getpid() as u32;
-    let zombie = ProcState::Zombie as u32;
-    let ended = list::processes()
-        .map(|all| {
-            all.iter()
-                .filter(|p| p.parent == me && p.state == zombie)
-                .count()
-        })
-        .unwrap_or(0);
-    for _ in 0..ended {
-        if let Ok((pid, status)) = sys::wait() {
-            job_ended(jobs, pid, status);
-        }
+    while let Ok(Some((pid, status))) = sys::try_wait() {
+        job_ended(jobs, pid, status);
     }
 }
 
