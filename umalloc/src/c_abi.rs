@@ -3,20 +3,22 @@
 //! (In this crate's own unit tests the symbols keep Rust names, so the test binary's C library
 //! keeps its own `malloc`; the functions run over the host's real `sbrk`.)
 //!
-//! The C library must provide `void *sbrk(intptr_t increment)` returning the old break, or
-//! `(void *)-1` when it refuses. `errno` is not set (this crate has no access to it): callers
-//! see NULL, and `posix_memalign` returns the error number as POSIX asks.
+//! The C library must provide `sbrk` (returning the old break, or `(void *)-1` when it
+//! refuses), `sched_yield` and `pthread_atfork`. `errno` is not set (this crate has
+//! no access to it): callers see NULL, and `posix_memalign` returns the error number as POSIX
+//! asks.
+//!
+//! The first call of an allocating function registers [`HEAP`]'s `fork` handlers with
+//! `pthread_atfork`, so a program that links (or preloads) these functions may `fork` while
+//! its threads allocate: the child never finds the heap's lock taken by a thread it does not
+//! have. A waiter on the lock calls `sched_yield` after a short spin.
 
 use core::ffi::{c_int, c_void};
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use crate::locked::Umalloc;
 use crate::sbrk::Sbrk;
-
-unsafe extern "C" {
-    /// The C library's break syscall wrapper.
-    fn sbrk(increment: isize) -> *mut c_void;
-}
 
 /// [`Sbrk`] through the C library's `sbrk`.
 #[derive(Debug)]
@@ -29,7 +31,7 @@ unsafe impl Sbrk for SysSbrk {
     fn grow(&mut self, increment: usize) -> Option<NonNull<u8>> {
         let increment = isize::try_from(increment).ok()?;
         // SAFETY: `sbrk` has no preconditions.
-        let old = unsafe { sbrk(increment) };
+        let old = unsafe { libc::sbrk(increment) };
         if old.addr() == usize::MAX {
             return None;
         }
@@ -41,12 +43,73 @@ unsafe impl Sbrk for SysSbrk {
             return false;
         };
         // SAFETY: the caller no longer uses the memory given back.
-        unsafe { sbrk(-decrement) }.addr() != usize::MAX
+        unsafe { libc::sbrk(-decrement) }.addr() != usize::MAX
     }
 }
 
 /// The process heap behind the C functions.
-pub static HEAP: Umalloc<SysSbrk> = Umalloc::new(SysSbrk);
+pub static HEAP: Umalloc<SysSbrk> = Umalloc::new(SysSbrk).with_yield(yield_to_os);
+
+/// The lock's yield hook: give the processor to another thread (perhaps the lock's holder).
+fn yield_to_os() {
+    // SAFETY: `sched_yield` has no preconditions (it cannot fail on Linux).
+    unsafe { libc::sched_yield() };
+}
+
+/// `fork` handlers: not yet registered, being registered, registered.
+static ATFORK: AtomicU8 = AtomicU8::new(UNREGISTERED);
+const UNREGISTERED: u8 = 0;
+const REGISTERING: u8 = 1;
+const REGISTERED: u8 = 2;
+
+/// [`HEAP`], after making sure its `fork` handlers are registered: the first call registers
+/// them, outside the heap's lock (`pthread_atfork` may itself call `malloc`, which then
+/// proceeds without registering).
+#[inline(always)]
+fn heap() -> &'static Umalloc<SysSbrk> {
+    if ATFORK.load(Ordering::Relaxed) != REGISTERED {
+        register_fork_handlers();
+    }
+    &HEAP
+}
+
+#[cold]
+fn register_fork_handlers() {
+    if ATFORK
+        .compare_exchange(
+            UNREGISTERED,
+            REGISTERING,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        )
+        .is_err()
+    {
+        return; // another thread (or this one, further up the stack) is registering them
+    }
+    // SAFETY: the handlers are `extern "C"` functions with no arguments that live forever.
+    // If registration fails (out of memory) there is nothing better to do than go on without.
+    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    ATFORK.store(REGISTERED, Ordering::Release);
+}
+
+/// `pthread_atfork` prepare handler: [`Umalloc::fork_prepare`].
+extern "C" fn fork_prepare() {
+    HEAP.fork_prepare();
+}
+
+/// `pthread_atfork` parent handler: [`Umalloc::fork_parent`].
+extern "C" fn fork_parent() {
+    // SAFETY: the C library calls this in the thread that ran `fork_prepare` just before
+    // (registered together, and it runs every handler of a set or none: it holds its own
+    // lock from the prepare handlers to the parent or child ones).
+    unsafe { HEAP.fork_parent() }
+}
+
+/// `pthread_atfork` child handler: [`Umalloc::fork_child`].
+extern "C" fn fork_child() {
+    // SAFETY: as for `fork_parent`, in the child.
+    unsafe { HEAP.fork_child() }
+}
 
 const EINVAL: c_int = 22;
 const ENOMEM: c_int = 12;
@@ -54,7 +117,7 @@ const ENOMEM: c_int = 12;
 /// C `malloc`: NULL for sizes that cannot be allocated; `malloc(0)` is a unique block.
 #[cfg_attr(not(test), unsafe(no_mangle))]
 pub extern "C" fn malloc(size: usize) -> *mut c_void {
-    HEAP.malloc(size).cast()
+    heap().malloc(size).cast()
 }
 
 /// C `free`.
@@ -70,7 +133,7 @@ pub unsafe extern "C" fn free(ptr: *mut c_void) {
 /// C `calloc`: NULL when `count * size` overflows.
 #[cfg_attr(not(test), unsafe(no_mangle))]
 pub extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
-    HEAP.calloc(count, size).cast()
+    heap().calloc(count, size).cast()
 }
 
 /// C `realloc`.
@@ -80,13 +143,13 @@ pub extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
 #[cfg_attr(not(test), unsafe(no_mangle))]
 pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: forwarded to the caller.
-    unsafe { HEAP.realloc(ptr.cast(), size).cast() }
+    unsafe { heap().realloc(ptr.cast(), size).cast() }
 }
 
 /// C11 `aligned_alloc`: any power-of-two alignment; NULL otherwise.
 #[cfg_attr(not(test), unsafe(no_mangle))]
 pub extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
-    HEAP.memalign(align, size).cast()
+    heap().memalign(align, size).cast()
 }
 
 /// POSIX `posix_memalign`: `EINVAL` unless `align` is a power of two multiple of
@@ -99,7 +162,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
     if !align.is_power_of_two() || !align.is_multiple_of(size_of::<*mut c_void>()) {
         return EINVAL;
     }
-    let p = HEAP.memalign(align, size);
+    let p = heap().memalign(align, size);
     if p.is_null() {
         return ENOMEM;
     }

@@ -16,8 +16,11 @@
 //!   at the top back once it passes [`Config::trim_threshold`] (and all of it, to within a
 //!   page, when every block is freed);
 //! - `debug` (feature `debug`): double/foreign free reports and junk fill;
-//! - [`Umalloc`]: the heap behind a spin lock, and a `GlobalAlloc`;
-//! - `c_abi` (feature `c-abi`): `malloc`, `free`, ... with C linkage over the C library's `sbrk`.
+//! - [`Umalloc`]: the heap behind a lock whose waiters spin, then yield to the OS; `fork`
+//!   handlers; a `GlobalAlloc`;
+//! - `c_abi` (feature `c-abi`): `malloc`, `free`, ... with C linkage over the C library's `sbrk`,
+//!   with the `fork` handlers registered through `pthread_atfork` and `sched_yield` as the
+//!   lock's yield.
 //!
 //! Every request too large to satisfy (`usize::MAX`, `calloc` overflow, ...) returns null,
 //! as does a refused `sbrk`; the heap stays consistent ([`Heap::check`] walks it).
