@@ -184,6 +184,14 @@ pub unsafe extern "C" fn malloc_usable_size(ptr: *mut c_void) -> usize {
     unsafe { HEAP.usable_size(ptr.cast()) }
 }
 
+/// GNU `malloc_trim`: gives the free memory at the top of the heap back to the kernel,
+/// keeping `pad` bytes of it; 1 if the break moved, 0 if not. Only the top can go back: memory
+/// freed below a live block stays in the heap.
+#[cfg_attr(not(test), unsafe(no_mangle))]
+pub extern "C" fn malloc_trim(pad: usize) -> c_int {
+    c_int::from(HEAP.lock().trim_now(pad) != 0)
+}
+
 #[cfg(all(test, not(miri)))]
 mod tests {
     use super::*;

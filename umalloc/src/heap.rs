@@ -16,18 +16,36 @@ use crate::sbrk::Sbrk;
 /// Page size the break moves in (grows and shrinks are multiples of it).
 pub const PAGE_SIZE: usize = 4096;
 
-/// Tuning knobs.
+/// Tuning knobs for the top of the heap: how much the break grows at a time, and how much
+/// free memory stays above the last block while blocks are live.
+///
+/// Whatever the settings, once every block is freed the break returns to within a page of
+/// where the heap started; [`Heap::trim_now`] gives back everything free at the top at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Give memory back with a negative `sbrk` when the free space at the top of the heap
-    /// exceeds this many bytes. Whatever the threshold, once every block is freed the break
-    /// returns to within a page of where the heap started.
+    /// Bytes asked for on top of what is needed each time the break grows, and kept free at
+    /// the top when it comes down: a heap that grows by small steps moves the break once per
+    /// `top_pad` bytes, not once per page, and requests up to this size come and go at the
+    /// top without moving it.
+    pub top_pad: usize,
+    /// The heap also keeps room at the top for the largest block freed into it (the
+    /// wilderness) so far, if that block was at most this big: a program that frees and
+    /// mallocs the same large block in a loop then moves the break once, not twice per
+    /// iteration. A bigger block goes straight back to the kernel, as glibc's blocks of that
+    /// size (which it maps with `mmap`) do. 0 keeps only `top_pad`.
+    pub keep_limit: usize,
+    /// Give memory back with a negative `sbrk` only when the free space at the top exceeds
+    /// what is kept (`top_pad`, or the room kept for a block) by more than this.
     pub trim_threshold: usize,
 }
 
 impl Config {
-    /// Eight pages (32 KiB).
+    /// `top_pad` 32 KiB (64 KiB would lift the peak break of the large-block benchmark past
+    /// 1.1x the live bytes), `keep_limit` 32 MiB on 64-bit targets and 16 MiB on 32-bit ones
+    /// (glibc's largest `mmap` threshold), `trim_threshold` 32 KiB.
     pub const DEFAULT: Config = Config {
+        top_pad: 8 * PAGE_SIZE,
+        keep_limit: (4 << 20) * size_of::<usize>(),
         trim_threshold: 8 * PAGE_SIZE,
     };
 }
@@ -54,6 +72,9 @@ pub struct Heap<S: Sbrk> {
     pub(crate) start: *mut u8,
     /// Blocks the user holds (not counting quick-listed ones).
     pub(crate) live: usize,
+    /// Free bytes the top keeps when the break comes down while blocks are live: `top_pad`,
+    /// or the largest block up to `keep_limit` that melted into the wilderness.
+    pub(crate) keep: usize,
     pub(crate) config: Config,
     pub(crate) sbrk: S,
     #[cfg(feature = "debug")]
@@ -81,6 +102,7 @@ impl<S: Sbrk> Heap<S> {
             base: Chunk::NULL,
             start: ptr::null_mut(),
             live: 0,
+            keep: config.top_pad,
             config,
             sbrk,
             #[cfg(feature = "debug")]
@@ -259,7 +281,8 @@ impl<S: Sbrk> Heap<S> {
         // whether the footer below is valid, and the chunk above it is a chunk or `top`.
         unsafe {
             let head = c.head();
-            let mut size = head & !FLAGS;
+            let own = head & !FLAGS;
+            let mut size = own;
             let next = c.plus(size);
             if head & PREV_INUSE == 0 {
                 let prev_size = c.prev_size();
@@ -269,6 +292,11 @@ impl<S: Sbrk> Heap<S> {
                 size += prev_size;
             }
             if next == self.top {
+                // A block that came back to the top may well be asked for again: keep room for
+                // it when the break comes down.
+                if own <= self.config.keep_limit {
+                    self.keep = self.keep.max(own);
+                }
                 self.junk_header(c);
                 self.top = c;
                 // A large chunk parked just below melts too: parked, it would hold the
@@ -313,7 +341,7 @@ impl<S: Sbrk> Heap<S> {
     #[cold]
     fn release_everything(&mut self) {
         self.flush_parked();
-        self.trim(crate::grow::Trim::All);
+        self.trim(crate::grow::Trim::Keeping(0));
     }
 
     /// Bytes the user may use in a block (at least what was asked for).
