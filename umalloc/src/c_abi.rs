@@ -4,7 +4,7 @@
 //! keeps its own `malloc`; the functions run over the host's real `sbrk`.)
 //!
 //! The C library must provide `sbrk` (returning the old break, or `(void *)-1` when it
-//! refuses), `sched_yield` and `pthread_atfork`. `errno` is not set (this crate has
+//! refuses), `sched_yield`, `sysconf` and `pthread_atfork`. `errno` is not set (this crate has
 //! no access to it): callers see NULL, and `posix_memalign` returns the error number as POSIX
 //! asks.
 //!
@@ -26,7 +26,9 @@ pub struct SysSbrk;
 
 // SAFETY: the kernel's `sbrk` maps zeroed pages for the new range and returns the old break;
 // nobody else in a program that uses this allocator moves the break without telling it
-// (and if they do, the heap fences their memory off).
+// (and if they do, the heap fences their memory off). Linux (like xv6) maps fresh zeroed pages
+// above the page that holds the old break and unmaps the pages wholly above a lowered break,
+// which is what `zeroed_pages` promises, in pages of the size `sysconf` reports.
 unsafe impl Sbrk for SysSbrk {
     fn grow(&mut self, increment: usize) -> Option<NonNull<u8>> {
         let increment = isize::try_from(increment).ok()?;
@@ -44,6 +46,12 @@ unsafe impl Sbrk for SysSbrk {
         };
         // SAFETY: the caller no longer uses the memory given back.
         unsafe { libc::sbrk(-decrement) }.addr() != usize::MAX
+    }
+
+    fn zeroed_pages(&self) -> Option<usize> {
+        // SAFETY: `sysconf` has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(page).ok().filter(|p| p.is_power_of_two())
     }
 }
 
@@ -196,8 +204,40 @@ pub extern "C" fn malloc_trim(pad: usize) -> c_int {
 mod tests {
     use super::*;
 
+    /// The tests share `HEAP` and count its blocks: one at a time.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// Bytes of this process resident in memory (Linux: `/proc/self/statm`, in pages).
+    fn resident_bytes() -> usize {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+        let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+        pages * HEAP.lock().sbrk().zeroed_pages().unwrap()
+    }
+
+    #[test]
+    fn calloc_of_fresh_memory_leaves_it_untouched() {
+        let _serial = SERIAL.lock().unwrap();
+        const BYTES: usize = 256 << 20;
+        let before = resident_bytes();
+        let p = calloc(1, BYTES).cast::<u8>();
+        assert!(!p.is_null());
+        let grown = resident_bytes().saturating_sub(before);
+        // Some of the block may be memory the heap used before (and clears); the rest is pages
+        // the kernel has not even mapped yet.
+        assert!(grown < 16 << 20, "{} MiB became resident", grown >> 20);
+        // SAFETY: `p` has `BYTES` bytes; freed once.
+        unsafe {
+            for i in (0..BYTES).step_by(1 << 20) {
+                assert_eq!(p.add(i).read(), 0);
+            }
+            free(p.cast());
+        }
+        assert_eq!(HEAP.lock().check().unwrap().in_use, 0);
+    }
+
     #[test]
     fn the_c_functions_follow_c_semantics_over_the_real_break() {
+        let _serial = SERIAL.lock().unwrap();
         // SAFETY: every block is freed once; `out` is a valid local.
         unsafe {
             let p = malloc(100);

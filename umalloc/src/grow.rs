@@ -7,6 +7,8 @@
 //! wilderness exceeds what is kept (`Heap::keep`: the pad, or the largest block up to
 //! `Config::keep_limit` that melted into the wilderness) by `Config::trim_threshold`, and then
 //! only down to that. When the last block is freed everything goes back.
+//!
+//! Growing and shrinking also track which memory holds the kernel's zeros (`Heap::zero_from`).
 
 use crate::chunk::{Chunk, FENCE, INUSE, MIN_ALIGN, MIN_CHUNK, PREV_INUSE, WORD};
 use crate::heap::{Heap, PAGE_SIZE};
@@ -69,6 +71,13 @@ impl<S: Sbrk> Heap<S> {
             return false;
         };
         let old = old.as_ptr();
+        // The new memory is zero from the first page boundary at or above `old`. What we knew
+        // below still holds if that is exactly where our memory ended; otherwise the bytes in
+        // between (someone else's, or a page we shrank into) are unknown.
+        let fresh = self.zeroed_above(old.addr());
+        if old != self.end || fresh != old.addr() {
+            self.zero_from = self.zero_from.max(fresh);
+        }
         if old == self.end {
             self.end = old.wrapping_add(increment);
             return true;
@@ -122,7 +131,18 @@ impl<S: Sbrk> Heap<S> {
         unsafe { fence.set_head(fence.distance_to(above) | fence_flags) };
         self.top = above;
         self.end = new_end;
+        // What we just wrote lies below the new `top`.
+        self.zero_from = self.zero_from.max(self.top.0.addr());
         true
+    }
+
+    /// Where the memory that the break gains when it grows up from `old` is zero from
+    /// (`usize::MAX` if the `Sbrk` does not promise zeroed pages).
+    fn zeroed_above(&self, old: usize) -> usize {
+        self.sbrk
+            .zeroed_pages()
+            .and_then(|page| old.checked_next_multiple_of(page))
+            .unwrap_or(usize::MAX)
     }
 
     /// Gives the wilderness back in whole pages, down to what `how` keeps (plus a word).
@@ -145,6 +165,8 @@ impl<S: Sbrk> Heap<S> {
         // SAFETY: the top `release` bytes are wilderness: no chunk, nothing points there.
         if unsafe { self.sbrk.shrink(release) } {
             self.end = self.end.wrapping_sub(release);
+            // Pages wholly above the new break are gone; grown again, they come back zeroed.
+            self.zero_from = self.zero_from.min(self.zeroed_above(self.end.addr()));
         }
     }
 

@@ -4,6 +4,10 @@
 //! header and is never in a list. A chunk freed next to it melts into it, so a free chunk in a
 //! list never borders the wilderness, and the chunk just below `top` is always in use. Requests
 //! that no list can serve are carved off the wilderness, growing the break when it is short.
+//!
+//! The heap also knows which memory still holds the zeros the kernel mapped
+//! (`zero_from..end`, see `Sbrk::zeroed_pages`): `calloc` clears only the part of a block
+//! below that.
 
 use core::ptr;
 
@@ -75,6 +79,11 @@ pub struct Heap<S: Sbrk> {
     /// Free bytes the top keeps when the break comes down while blocks are live: `top_pad`,
     /// or the largest block up to `keep_limit` that melted into the wilderness.
     pub(crate) keep: usize,
+    /// Every byte from this address up to the break is zero, as the kernel mapped it
+    /// (`usize::MAX` when the `Sbrk` promises no zeroed pages).
+    pub(crate) zero_from: usize,
+    /// The chunk `carve_top` took last, and `zero_from` just before (for `calloc`).
+    pub(crate) carved: (Chunk, usize),
     pub(crate) config: Config,
     pub(crate) sbrk: S,
     #[cfg(feature = "debug")]
@@ -103,6 +112,8 @@ impl<S: Sbrk> Heap<S> {
             start: ptr::null_mut(),
             live: 0,
             keep: config.top_pad,
+            zero_from: 0,
+            carved: (Chunk::NULL, 0),
             config,
             sbrk,
             #[cfg(feature = "debug")]
@@ -129,17 +140,21 @@ impl<S: Sbrk> Heap<S> {
     /// break cannot grow. `malloc(0)` returns a unique block that must be freed like any other.
     #[inline]
     pub fn malloc(&mut self, bytes: usize) -> *mut u8 {
-        let Some(size) = chunk_size(bytes) else {
-            return ptr::null_mut();
-        };
-        match self.alloc_chunk(size) {
+        match self.chunk_for(bytes) {
             Some(c) => {
-                self.live += 1;
                 self.hand_out(c);
                 c.user()
             }
             None => ptr::null_mut(),
         }
+    }
+
+    /// An in-use chunk for a block of `bytes`, counted as held (the caller hands it out).
+    #[inline(always)]
+    pub(crate) fn chunk_for(&mut self, bytes: usize) -> Option<Chunk> {
+        let c = self.alloc_chunk(chunk_size(bytes)?)?;
+        self.live += 1;
+        Some(c)
     }
 
     /// Frees a block from [`Heap::malloc`] and friends; null is ignored.
@@ -249,6 +264,8 @@ impl<S: Sbrk> Heap<S> {
         // in use (or `top` is the base), hence PREV_INUSE.
         unsafe { c.set_head(size | INUSE | PREV_INUSE) };
         self.top = c.plus(size);
+        self.carved = (c, self.zero_from);
+        self.zero_from = self.zero_from.max(self.top.0.addr());
         Some(c)
     }
 
@@ -357,16 +374,36 @@ impl<S: Sbrk> Heap<S> {
     }
 
     /// `count * size` zeroed bytes, or null if the product overflows or memory runs out.
+    ///
+    /// Only the part of the block the heap used before is cleared: memory fresh from the
+    /// kernel is left alone when the [`Sbrk`] promises it is zero ([`Sbrk::zeroed_pages`]), so
+    /// a large `calloc` costs no writes and no resident pages until the program touches it.
     pub fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
-        let Some(bytes) = count.checked_mul(size) else {
+        match count.checked_mul(size) {
+            Some(bytes) => self.calloc_aligned(MIN_ALIGN, bytes),
+            None => ptr::null_mut(),
+        }
+    }
+
+    /// [`Heap::calloc`] of `bytes` aligned to `align` (a power of two).
+    pub(crate) fn calloc_aligned(&mut self, align: usize, bytes: usize) -> *mut u8 {
+        self.carved.0 = Chunk::NULL;
+        let Some(c) = self.aligned_chunk(align, bytes) else {
             return ptr::null_mut();
         };
-        let p = self.malloc(bytes);
-        if !p.is_null() {
-            // SAFETY: `p` is a fresh block of at least `bytes` bytes.
-            unsafe { ptr::write_bytes(p, 0, bytes) };
-        }
-        p
+        let user = c.user();
+        // A block carved off the wilderness just now (perhaps trimmed to an alignment) holds
+        // zeros from where the heap's known zeros started then; any other was used before.
+        let (carved, zero_from) = self.carved;
+        let dirty = if !carved.is_null() && c.0.addr() >= carved.0.addr() {
+            zero_from.saturating_sub(user.addr()).min(bytes)
+        } else {
+            bytes
+        };
+        // SAFETY: `user` is a fresh block of at least `bytes >= dirty` bytes.
+        unsafe { ptr::write_bytes(user, 0, dirty) };
+        self.mark_in_use(c);
+        user
     }
 
     /// Alignment every block has without asking.

@@ -8,7 +8,6 @@
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::hint::spin_loop;
-use core::ptr;
 
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 
@@ -193,12 +192,7 @@ unsafe impl<S: Sbrk + Send> GlobalAlloc for Umalloc<S> {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = self.lock().memalign(layout.align(), layout.size());
-        if !p.is_null() {
-            // SAFETY: `p` is a fresh block of `layout.size()` bytes.
-            unsafe { ptr::write_bytes(p, 0, layout.size()) };
-        }
-        p
+        self.lock().calloc_aligned(layout.align(), layout.size())
     }
 
     #[inline]
