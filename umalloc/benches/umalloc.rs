@@ -1,14 +1,19 @@
-//! umalloc against talc, rlsf, dlmalloc, linked_list_allocator and the K&R free list, side by
-//! side in one run, all over the same emulated `sbrk` (a `Region` over a reserved arena).
+//! umalloc against talc, rlsf, dlmalloc, linked_list_allocator, the K&R free list and glibc's
+//! malloc, side by side in one run.
 //!
 //! 1. 1,000,000 free+malloc pairs, random sizes 16..=512 bytes, 1,000 live blocks;
 //! 2. the same with sizes 16..=64 KiB;
 //! 3. `realloc` doubling one block from 16 bytes to 64 MiB;
-//! 4. the peak break in (2) against the peak of live bytes, and the break after freeing all.
+//! 4. the peak break in (2) against the peak of live bytes, and the break after freeing all;
+//! 5. malloc+fill+free of a 1 MiB block in a loop above a small live block, over a kernel-like
+//!    break, against glibc over the real one; 6. the same with 64 KiB;
+//! 7. free+malloc pairs from 4 and 16 threads on one heap, against glibc.
 //!
-//! Every round builds a fresh allocator over its own arena (reused across rounds, so pages are
-//! faulted in once). `RVMM_BENCH_ROUNDS` sets the rounds (default 7); `UMALLOC_BENCH_PAIRS`
-//! the pairs per round (default 1,000,000).
+//! In 1 to 3 every allocator runs over the same emulated `sbrk` (a `Region` over a reserved
+//! arena, reused across rounds, so pages are faulted in once), and every round builds a fresh
+//! allocator. `RVMM_BENCH_ROUNDS` sets the rounds (default 7); `UMALLOC_BENCH_PAIRS` the pairs
+//! per round (default 1,000,000); `UMALLOC_BENCH_WORKLOADS=1,5` and
+//! `UMALLOC_BENCH_CASES=umalloc,glibc` choose.
 //!
 //! `cargo bench -p umalloc --bench umalloc`
 
@@ -16,14 +21,21 @@
 mod adapters;
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "workloads/threads.rs"]
+mod threads;
+#[path = "workloads/top.rs"]
+mod top;
 
 use std::cell::Cell;
 use std::hint::black_box;
 
-use adapters::{DlHeap, KrHeap, LlaHeap, RlsfHeap, Subject, TalcHeap};
+use adapters::{
+    Brk, DlHeap, Glibc, KernelArena, KrHeap, LlaHeap, RlsfHeap, Subject, TalcHeap, UmallocYield,
+};
 use rvmm_testkit::bench::{Case, Rng, compare, rounds};
 use support::Arena;
-use umalloc::{Region, Umalloc};
+use top::{KernelCosts, TopLoop};
+use umalloc::Umalloc;
 
 /// Live blocks during the pair workloads.
 const LIVE: usize = 1000;
@@ -44,7 +56,7 @@ type Breaks = Cell<(usize, usize)>;
 /// Fills `LIVE` slots, then frees a random slot and mallocs a random size into it `pairs`
 /// times, then frees everything. Returns the number of pairs.
 fn run_pairs<S: Subject>(arena: &Arena, w: Pairs, breaks: &Breaks) -> u64 {
-    let heap = S::new(arena.region());
+    let heap = S::new(Brk::emulated(arena.region()));
     let mut rng = Rng::new(0x5EED);
     let span = (w.max - w.min + 1) as u64;
     let mut slots: Vec<(*mut u8, usize)> = (0..LIVE)
@@ -92,7 +104,7 @@ fn peak_live(w: Pairs) -> usize {
 
 /// Grows one block from 16 bytes to 64 MiB by doubling. Returns 1 (time is per sequence).
 fn run_doubling<S: Subject>(arena: &Arena, breaks: &Breaks) -> u64 {
-    let heap = S::new(arena.region());
+    let heap = S::new(Brk::emulated(arena.region()));
     let mut size = 16;
     let mut p = heap.alloc(size);
     while size < 64 << 20 {
@@ -124,7 +136,7 @@ impl Lanes {
 }
 
 const NAMES: [&str; 6] = [
-    <Umalloc<Region> as Subject>::NAME,
+    <Umalloc<Brk> as Subject>::NAME,
     TalcHeap::NAME,
     RlsfHeap::NAME,
     DlHeap::NAME,
@@ -139,9 +151,7 @@ fn pair_cases<'a>(lanes: &'a Lanes, w: Pairs, kr_pairs: u64) -> Vec<Case<'a>> {
         ..w
     };
     vec![
-        Case::new(NAMES[0], move || {
-            run_pairs::<Umalloc<Region>>(&a[0], w, &b[0])
-        }),
+        Case::new(NAMES[0], move || run_pairs::<Umalloc<Brk>>(&a[0], w, &b[0])),
         Case::new(NAMES[1], move || run_pairs::<TalcHeap>(&a[1], w, &b[1])),
         Case::new(NAMES[2], move || run_pairs::<RlsfHeap>(&a[2], w, &b[2])),
         Case::new(NAMES[3], move || run_pairs::<DlHeap>(&a[3], w, &b[3])),
@@ -153,14 +163,88 @@ fn pair_cases<'a>(lanes: &'a Lanes, w: Pairs, kr_pairs: u64) -> Vec<Case<'a>> {
 fn doubling_cases(lanes: &Lanes) -> Vec<Case<'_>> {
     let (a, b) = (&lanes.arenas, &lanes.breaks);
     vec![
-        Case::new(NAMES[0], move || {
-            run_doubling::<Umalloc<Region>>(&a[0], &b[0])
-        }),
+        Case::new(NAMES[0], move || run_doubling::<Umalloc<Brk>>(&a[0], &b[0])),
         Case::new(NAMES[1], move || run_doubling::<TalcHeap>(&a[1], &b[1])),
         Case::new(NAMES[2], move || run_doubling::<RlsfHeap>(&a[2], &b[2])),
         Case::new(NAMES[3], move || run_doubling::<DlHeap>(&a[3], &b[3])),
         Case::new(NAMES[4], move || run_doubling::<LlaHeap>(&a[4], &b[4])),
         Case::new(NAMES[5], move || run_doubling::<KrHeap>(&a[5], &b[5])),
+    ]
+}
+
+/// One kernel-like arena and one cost record per allocator of the top-loop table.
+struct TopLanes {
+    arenas: Vec<KernelArena>,
+    costs: Vec<KernelCosts>,
+}
+
+const TOP_NAMES: [&str; 5] = [
+    <Umalloc<Brk> as Subject>::NAME,
+    TalcHeap::NAME,
+    RlsfHeap::NAME,
+    DlHeap::NAME,
+    Glibc::NAME,
+];
+
+impl TopLanes {
+    fn new() -> TopLanes {
+        TopLanes {
+            arenas: (0..TOP_NAMES.len())
+                .map(|_| KernelArena::new(ARENA))
+                .collect(),
+            costs: (0..TOP_NAMES.len())
+                .map(|_| Cell::new(((0, 0), 0)))
+                .collect(),
+        }
+    }
+}
+
+fn top_cases(lanes: &TopLanes, w: TopLoop) -> Vec<Case<'_>> {
+    let (a, c) = (&lanes.arenas, &lanes.costs);
+    vec![
+        Case::new(TOP_NAMES[0], move || {
+            top::run::<Umalloc<Brk>>(&a[0], w, &c[0])
+        }),
+        Case::new(TOP_NAMES[1], move || top::run::<TalcHeap>(&a[1], w, &c[1])),
+        Case::new(TOP_NAMES[2], move || top::run::<RlsfHeap>(&a[2], w, &c[2])),
+        Case::new(TOP_NAMES[3], move || top::run::<DlHeap>(&a[3], w, &c[3])),
+        Case::new(TOP_NAMES[4], move || top::run::<Glibc>(&a[4], w, &c[4])),
+    ]
+}
+
+fn print_kernel_costs(title: &str, lanes: &TopLanes, w: TopLoop) {
+    println!("\n### {title}\n");
+    println!("| case | break moves up / down | per iteration | page faults per iteration |");
+    println!("|---|---:|---:|---:|");
+    for (name, c) in TOP_NAMES.iter().zip(&lanes.costs) {
+        let ((up, down), faults) = c.get();
+        let per = |n: u64| n as f64 / w.iterations as f64;
+        let moves = if *name == Glibc::NAME {
+            "(real brk: see strace)".to_string()
+        } else {
+            format!("{up} / {down}")
+        };
+        let per_moves = per((up + down) as u64);
+        println!("| {name} | {moves} | {per_moves:.2} | {:.1} |", per(faults));
+    }
+}
+
+fn thread_cases(threads: u64, pairs: u64) -> Vec<Case<'static>> {
+    vec![
+        Case::new(UmallocYield::NAME, move || {
+            let arena = Arena::new(64 << 20);
+            threads::run(
+                &UmallocYield::new(Brk::emulated(arena.region())),
+                threads,
+                pairs,
+            )
+        }),
+        Case::new("umalloc, spin only", move || {
+            let arena = Arena::new(64 << 20);
+            let heap = <Umalloc<Brk> as Subject>::new(Brk::emulated(arena.region()));
+            threads::run(&heap, threads, pairs)
+        }),
+        Case::new(Glibc::NAME, move || threads::run(&Glibc, threads, pairs)),
     ]
 }
 
@@ -247,5 +331,36 @@ fn main() {
             rounds,
         );
         print_breaks("3b. breaks in (3)", &lanes, None);
+    }
+    let top_lanes = TopLanes::new();
+    for (n, size, iterations) in [('5', 1 << 20, 1000), ('6', 64 << 10, 20_000)] {
+        if !selected(n) {
+            continue;
+        }
+        let w = TopLoop { size, iterations };
+        let kib = size >> 10;
+        compare(
+            &format!(
+                "{n}. malloc+fill+free of {kib} KiB above a live block, kernel-like break (ns per iteration)"
+            ),
+            &mut chosen(top_cases(&top_lanes, w)),
+            rounds,
+        );
+        print_kernel_costs(
+            &format!("{n}b. what the kernel did in ({n})"),
+            &top_lanes,
+            w,
+        );
+    }
+    if selected('7') {
+        for threads in [4, 16] {
+            compare(
+                &format!(
+                    "7. free+malloc pairs, 16..=512 B, {threads} threads on 2 cores (ns per pair)"
+                ),
+                &mut chosen(thread_cases(threads, pairs)),
+                rounds,
+            );
+        }
     }
 }

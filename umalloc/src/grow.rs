@@ -1,17 +1,27 @@
 //! Moving the break: growing the wilderness, fencing off memory someone else took with `sbrk`,
 //! and giving free memory at the top back.
+//!
+//! The top has hysteresis, so that a block freed and asked for again does not move the break
+//! twice each time (a system call and fresh page faults on a real kernel): the break grows by
+//! `Config::top_pad` more than needed, and while blocks are live it comes down only when the
+//! wilderness exceeds what is kept (`Heap::keep`: the pad, or the largest block up to
+//! `Config::keep_limit` that melted into the wilderness) by `Config::trim_threshold`, and then
+//! only down to that. When the last block is freed everything goes back.
+//!
+//! Growing and shrinking also track which memory holds the kernel's zeros (`Heap::zero_from`).
 
 use crate::chunk::{Chunk, FENCE, INUSE, MIN_ALIGN, MIN_CHUNK, PREV_INUSE, WORD};
 use crate::heap::{Heap, PAGE_SIZE};
 use crate::sbrk::Sbrk;
 
-/// When to give the wilderness back.
+/// When to give the wilderness back, and how much of it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Trim {
-    /// Only if it is bigger than `Config::trim_threshold`.
+    /// Down to `Heap::keep`, only if it exceeds that by more than `Config::trim_threshold`.
     OverThreshold,
-    /// Whatever its size (every block has been freed).
-    All,
+    /// Down to this many bytes, whatever its size (every block has been freed, or the user
+    /// asked).
+    Keeping(usize),
 }
 
 /// The first chunk position at or above `at`: one word below a 16-byte boundary.
@@ -45,16 +55,29 @@ impl<S: Sbrk> Heap<S> {
         let Some(want) = self.top.0.addr().checked_add(need) else {
             return false;
         };
-        let Some(increment) = want
-            .saturating_sub(self.end.addr())
-            .checked_next_multiple_of(PAGE_SIZE)
+        let short = want.saturating_sub(self.end.addr());
+        let Some(exact) = short.checked_next_multiple_of(PAGE_SIZE) else {
+            return false;
+        };
+        // Ask for the pad too; settle for what is short if the break will not go that far.
+        let padded = short
+            .checked_add(self.config.top_pad)
+            .and_then(|p| p.checked_next_multiple_of(PAGE_SIZE))
+            .filter(|&p| p != exact);
+        let Some((old, increment)) = padded
+            .and_then(|p| Some((self.sbrk.grow(p)?, p)))
+            .or_else(|| Some((self.sbrk.grow(exact)?, exact)))
         else {
             return false;
         };
-        let Some(old) = self.sbrk.grow(increment) else {
-            return false;
-        };
         let old = old.as_ptr();
+        // The new memory is zero from the first page boundary at or above `old`. What we knew
+        // below still holds if that is exactly where our memory ended; otherwise the bytes in
+        // between (someone else's, or a page we shrank into) are unknown.
+        let fresh = self.zeroed_above(old.addr());
+        if old != self.end || fresh != old.addr() {
+            self.zero_from = self.zero_from.max(fresh);
+        }
         if old == self.end {
             self.end = old.wrapping_add(increment);
             return true;
@@ -108,16 +131,31 @@ impl<S: Sbrk> Heap<S> {
         unsafe { fence.set_head(fence.distance_to(above) | fence_flags) };
         self.top = above;
         self.end = new_end;
+        // What we just wrote lies below the new `top`.
+        self.zero_from = self.zero_from.max(self.top.0.addr());
         true
     }
 
-    /// Gives the wilderness back down to less than a page (plus a word), per `how`.
+    /// Where the memory that the break gains when it grows up from `old` is zero from
+    /// (`usize::MAX` if the `Sbrk` does not promise zeroed pages).
+    fn zeroed_above(&self, old: usize) -> usize {
+        self.sbrk
+            .zeroed_pages()
+            .and_then(|page| old.checked_next_multiple_of(page))
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Gives the wilderness back in whole pages, down to what `how` keeps (plus a word).
     pub(crate) fn trim(&mut self, how: Trim) {
         let free = self.end.addr() - self.top.0.addr();
-        if how == Trim::OverThreshold && free <= self.config.trim_threshold {
-            return;
-        }
-        let release = (free - WORD) & !(PAGE_SIZE - 1);
+        let keep = match how {
+            Trim::OverThreshold if free <= self.keep.saturating_add(self.config.trim_threshold) => {
+                return;
+            }
+            Trim::OverThreshold => self.keep,
+            Trim::Keeping(keep) => keep,
+        };
+        let release = free.saturating_sub(WORD.saturating_add(keep)) & !(PAGE_SIZE - 1);
         if release == 0 {
             return;
         }
@@ -127,18 +165,22 @@ impl<S: Sbrk> Heap<S> {
         // SAFETY: the top `release` bytes are wilderness: no chunk, nothing points there.
         if unsafe { self.sbrk.shrink(release) } {
             self.end = self.end.wrapping_sub(release);
+            // Pages wholly above the new break are gone; grown again, they come back zeroed.
+            self.zero_from = self.zero_from.min(self.zeroed_above(self.end.addr()));
         }
     }
 
-    /// Gives back as much free memory at the top as possible (keeping less than a page), and
-    /// returns the bytes released. Parked quick-list chunks are merged first.
-    pub fn trim_now(&mut self) -> usize {
+    /// Gives back the free memory at the top, keeping `pad` bytes of it (C's
+    /// `malloc_trim(pad)`), and returns the bytes released. Parked chunks are merged first,
+    /// so everything freed so far counts. (The heap does this by itself, with `pad` 0, when the
+    /// last block is freed.)
+    pub fn trim_now(&mut self, pad: usize) -> usize {
         if self.base.is_null() {
             return 0;
         }
         let before = self.end.addr();
         self.flush_parked();
-        self.trim(Trim::All);
+        self.trim(Trim::Keeping(pad));
         before - self.end.addr()
     }
 }

@@ -1,13 +1,24 @@
-//! [`Umalloc`]: a [`Heap`] behind a spin lock, usable through `&self` and as Rust's global
-//! allocator. Uncontended, the lock is one atomic swap to take and one store to release.
+//! [`Umalloc`]: a [`Heap`] behind a lock, usable through `&self` and as Rust's global
+//! allocator. Uncontended, the lock is one atomic compare-and-swap to take and one store to
+//! release. Contended, a thread spins briefly and then calls the yield hook, if the program
+//! gave one ([`Umalloc::with_yield`]): on a hosted OS the holder may have been descheduled, and
+//! spinning on would burn the time slice it needs. The lock also has the three `fork` handlers
+//! ([`Umalloc::fork_prepare`] and friends): a thread that forks must not leave the child a lock
+//! that another thread held.
 
 use core::alloc::{GlobalAlloc, Layout};
-use core::ptr;
+use core::hint::spin_loop;
 
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 
 use crate::heap::{Config, Heap};
 use crate::sbrk::Sbrk;
+
+/// Failed looks at a taken lock before a waiter starts calling the yield hook: each is a
+/// `spin_loop` hint (tens of cycles), so together about as long as a few heap operations; a
+/// holder that is running is out by then. 10, 30 and 100 were measured (docs/benchmarks.md,
+/// workload 7): 10 was as good or better.
+const SPINS: u32 = 10;
 
 /// A shareable heap: every method takes the lock for the duration of one call.
 ///
@@ -30,6 +41,9 @@ use crate::sbrk::Sbrk;
 /// ```
 pub struct Umalloc<S: Sbrk> {
     heap: SpinMutex<Heap<S>>,
+    /// Called by a waiter once the lock has stayed taken for `SPINS` looks, and again at every
+    /// later look; without it waiters spin.
+    yield_now: Option<fn()>,
 }
 
 impl<S: Sbrk> Umalloc<S> {
@@ -42,27 +56,96 @@ impl<S: Sbrk> Umalloc<S> {
     pub const fn with_config(sbrk: S, config: Config) -> Umalloc<S> {
         Umalloc {
             heap: SpinMutex::new(Heap::with_config(sbrk, config)),
+            yield_now: None,
         }
     }
 
+    /// The same heap, whose waiters call `yield_now` when the lock stays taken after a short
+    /// spin: the OS's way to give up the processor (`sched_yield` on Linux, the `yield` system
+    /// call on our kernel). Without it (bare metal, one hart per thread) waiters spin until the
+    /// lock is free. The hook must not allocate from this heap.
+    pub const fn with_yield(mut self, yield_now: fn()) -> Umalloc<S> {
+        self.yield_now = Some(yield_now);
+        self
+    }
+
     /// Takes the lock, for several operations in a row or for inspection.
+    #[inline(always)]
     pub fn lock(&self) -> SpinMutexGuard<'_, Heap<S>> {
-        self.heap.lock()
+        match self.heap.try_lock() {
+            Some(guard) => guard,
+            None => self.lock_contended(),
+        }
+    }
+
+    /// Waits for the lock with plain loads (no write to its cache line until it looks free),
+    /// spinning `SPINS` times and then yielding at each look.
+    #[cold]
+    fn lock_contended(&self) -> SpinMutexGuard<'_, Heap<S>> {
+        let mut spins = 0;
+        loop {
+            while self.heap.is_locked() {
+                match self.yield_now {
+                    Some(yield_now) if spins >= SPINS => yield_now(),
+                    _ => {
+                        spins += 1;
+                        spin_loop();
+                    }
+                }
+            }
+            if let Some(guard) = self.heap.try_lock() {
+                return guard;
+            }
+        }
+    }
+
+    /// The first `fork` handler, to call right before `fork`: takes the lock and keeps it, so
+    /// the child's copy of the heap is one no thread was halfway through changing. Then call
+    /// [`Umalloc::fork_parent`] in the parent and [`Umalloc::fork_child`] in the child. (The
+    /// C functions of feature `c-abi` register all three with `pthread_atfork`.)
+    ///
+    /// Do not allocate from this heap between this call and the next two: the thread would
+    /// wait for itself.
+    pub fn fork_prepare(&self) {
+        core::mem::forget(self.lock());
+    }
+
+    /// After `fork`, in the parent: releases the lock [`Umalloc::fork_prepare`] took.
+    ///
+    /// # Safety
+    /// This thread called `fork_prepare` on this heap, and neither `fork_parent` nor
+    /// `fork_child` since (otherwise another thread may hold the lock: releasing it would let
+    /// two threads into the heap).
+    pub unsafe fn fork_parent(&self) {
+        // SAFETY: this thread holds the lock since `fork_prepare` (caller contract).
+        unsafe { self.heap.force_unlock() }
+    }
+
+    /// After `fork`, in the child: releases the lock [`Umalloc::fork_prepare`] took in the
+    /// parent. The child's only thread is the one that forked, so the heap is exactly as that
+    /// thread left it, consistent, and the child owns every block the parent had.
+    ///
+    /// # Safety
+    /// As for [`Umalloc::fork_parent`]: in the child of a `fork` the calling thread prepared.
+    pub unsafe fn fork_child(&self) {
+        // SAFETY: the lock is the one this thread took before forking (caller contract), and
+        // no other thread exists in the child to be inside the heap.
+        unsafe { self.heap.force_unlock() }
     }
 
     /// [`Heap::malloc`].
     pub fn malloc(&self, bytes: usize) -> *mut u8 {
-        self.heap.lock().malloc(bytes)
+        self.lock().malloc(bytes)
     }
 
     /// [`Heap::calloc`].
     pub fn calloc(&self, count: usize, size: usize) -> *mut u8 {
-        self.heap.lock().calloc(count, size)
+        self.lock().calloc(count, size)
     }
 
     /// [`Heap::memalign`].
     pub fn memalign(&self, align: usize, bytes: usize) -> *mut u8 {
-        self.heap.lock().memalign(align, bytes)
+        self.lock().memalign(align, bytes)
     }
 
     /// [`Heap::free`].
@@ -71,7 +154,7 @@ impl<S: Sbrk> Umalloc<S> {
     /// As for [`Heap::free`].
     pub unsafe fn free(&self, ptr: *mut u8) {
         // SAFETY: forwarded to the caller.
-        unsafe { self.heap.lock().free(ptr) }
+        unsafe { self.lock().free(ptr) }
     }
 
     /// [`Heap::realloc`].
@@ -80,7 +163,7 @@ impl<S: Sbrk> Umalloc<S> {
     /// As for [`Heap::realloc`].
     pub unsafe fn realloc(&self, ptr: *mut u8, bytes: usize) -> *mut u8 {
         // SAFETY: forwarded to the caller.
-        unsafe { self.heap.lock().realloc(ptr, bytes) }
+        unsafe { self.lock().realloc(ptr, bytes) }
     }
 
     /// [`Heap::usable_size`].
@@ -89,7 +172,7 @@ impl<S: Sbrk> Umalloc<S> {
     /// As for [`Heap::usable_size`].
     pub unsafe fn usable_size(&self, ptr: *mut u8) -> usize {
         // SAFETY: forwarded to the caller.
-        unsafe { self.heap.lock().usable_size(ptr) }
+        unsafe { self.lock().usable_size(ptr) }
     }
 }
 
@@ -98,32 +181,23 @@ impl<S: Sbrk> Umalloc<S> {
 unsafe impl<S: Sbrk + Send> GlobalAlloc for Umalloc<S> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.heap.lock().memalign(layout.align(), layout.size())
+        self.lock().memalign(layout.align(), layout.size())
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
         // SAFETY: `GlobalAlloc` callers pass a block this allocator returned.
-        unsafe { self.heap.lock().free(ptr) }
+        unsafe { self.lock().free(ptr) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = self.heap.lock().memalign(layout.align(), layout.size());
-        if !p.is_null() {
-            // SAFETY: `p` is a fresh block of `layout.size()` bytes.
-            unsafe { ptr::write_bytes(p, 0, layout.size()) };
-        }
-        p
+        self.lock().calloc_aligned(layout.align(), layout.size())
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: `ptr` is a live block of this allocator aligned to `layout.align()`.
-        unsafe {
-            self.heap
-                .lock()
-                .realloc_aligned(ptr, new_size, layout.align())
-        }
+        unsafe { self.lock().realloc_aligned(ptr, new_size, layout.align()) }
     }
 }

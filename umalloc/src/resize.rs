@@ -118,6 +118,7 @@ impl<S: Sbrk> Heap<S> {
                 }
                 c.set_head(size | (head & FLAGS));
                 self.top = c.plus(size);
+                self.zero_from = self.zero_from.max(self.top.0.addr());
                 self.mark_in_use(c);
                 return true;
             }
@@ -146,22 +147,28 @@ impl<S: Sbrk> Heap<S> {
     /// A block of at least `bytes` bytes aligned to `align` (a power of two), or null if
     /// `align` is not a power of two, the sizes overflow, or memory runs out.
     pub fn memalign(&mut self, align: usize, bytes: usize) -> *mut u8 {
+        match self.aligned_chunk(align, bytes) {
+            Some(c) => {
+                self.hand_out(c);
+                c.user()
+            }
+            None => ptr::null_mut(),
+        }
+    }
+
+    /// An in-use chunk for a block of `bytes` aligned to `align`, counted as held (the caller
+    /// hands it out), or `None` as for [`Heap::memalign`].
+    pub(crate) fn aligned_chunk(&mut self, align: usize, bytes: usize) -> Option<Chunk> {
         if !align.is_power_of_two() || align > MAX_REQUEST {
-            return ptr::null_mut();
+            return None;
         }
         if align <= MIN_ALIGN {
-            return self.malloc(bytes);
+            return self.chunk_for(bytes);
         }
         // Room for the block, plus a leading gap big enough to be a chunk of its own.
-        let (Some(size), Some(padded)) = (
-            chunk_size(bytes),
-            bytes.checked_add(align + MIN_CHUNK).and_then(chunk_size),
-        ) else {
-            return ptr::null_mut();
-        };
-        let Some(mut c) = self.alloc_chunk(padded) else {
-            return ptr::null_mut();
-        };
+        let size = chunk_size(bytes)?;
+        let padded = bytes.checked_add(align + MIN_CHUNK).and_then(chunk_size)?;
+        let mut c = self.alloc_chunk(padded)?;
         let user = c.user().addr();
         let mut lead = user.next_multiple_of(align) - user;
         if lead != 0 && lead < MIN_CHUNK {
@@ -180,7 +187,6 @@ impl<S: Sbrk> Heap<S> {
             self.shrink_in_place(c, size);
         }
         self.live += 1;
-        self.hand_out(c);
-        c.user()
+        Some(c)
     }
 }

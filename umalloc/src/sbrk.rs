@@ -15,6 +15,10 @@ use core::ptr::NonNull;
 /// - on the host, the pointer carries the provenance of the memory it covers (derive it from
 ///   one allocation; never cast an integer to a pointer).
 ///
+/// - if [`Sbrk::zeroed_pages`] returns `Some(page)`: after `grow` moves the break up from
+///   `old`, every byte from `old` rounded up to a multiple of `page` to the new break reads
+///   zero (`calloc` relies on it to leave such memory alone).
+///
 /// The allocator copes with someone else moving the break between its own calls (memory it
 /// did not get from `grow` is never touched), but it only shrinks the break when the break is
 /// where it left it.
@@ -29,11 +33,27 @@ pub unsafe trait Sbrk {
     /// # Safety
     /// Nothing may use the `decrement` bytes below the current break any more.
     unsafe fn shrink(&mut self, decrement: usize) -> bool;
+
+    /// The page size in which memory new to the break comes zeroed, if it does: `Some(page)`
+    /// promises that after [`Sbrk::grow`] moves the break up from `old`, every byte from `old`
+    /// rounded up to a multiple of `page` up to the new break is zero. A kernel that maps
+    /// fresh zeroed pages when the break grows and unmaps the pages wholly above it when it
+    /// shrinks keeps this promise with its page size (or any power-of-two multiple of it); the
+    /// page that holds the old break keeps whatever it held. Linux and xv6 do this, and so
+    /// does our kernel.
+    ///
+    /// `calloc` then clears only the part of a block that the heap used before. The default,
+    /// `None`, promises nothing: `calloc` clears every block. Must return the same answer every
+    /// time.
+    fn zeroed_pages(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// An [`Sbrk`] over a fixed region of memory: the break starts at the region's start and
 /// cannot pass its end (or a lower `limit`). For tests, benchmarks, and kernels or firmware
-/// whose heap is a static array.
+/// whose heap is a static array. Memory given back and grown again comes back as it was, so a
+/// region promises no zeroed pages ([`Sbrk::zeroed_pages`] is `None`).
 ///
 /// ```
 /// use umalloc::{Heap, Region};

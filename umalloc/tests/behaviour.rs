@@ -5,8 +5,8 @@ mod support;
 
 use std::ptr;
 
-use support::{fill, heap, holds};
-use umalloc::{MIN_ALIGN, PAGE_SIZE};
+use support::{ARENA_BYTES, Arena, PagedBreak, fill, heap, holds};
+use umalloc::{Config, Heap, MIN_ALIGN, PAGE_SIZE};
 
 #[test]
 fn malloc_returns_aligned_distinct_writable_blocks() {
@@ -102,10 +102,112 @@ fn calloc_zeroes_even_reused_memory() {
         assert!(!q.is_null());
         // SAFETY: `q` has at least `size / 8 * 8` bytes.
         let bytes = unsafe { std::slice::from_raw_parts(q, size / 8 * 8) };
-        assert!(bytes.iter().all(|&b| b == 0), "size {size}");
+        assert!(all_are(bytes, 0), "size {size}");
         // SAFETY: live block.
         unsafe { heap.free(q) };
     }
+}
+
+/// Not zero: a break that fills fresh pages with this breaks its promise on purpose, so that
+/// every byte `calloc` writes over fresh memory shows.
+const FRESH: u8 = 0xA5;
+
+/// `calloc` sizes for the fresh-memory tests.
+const CALLOC_BYTES: usize = if cfg!(miri) { 16 << 10 } else { 1 << 20 };
+
+/// The `len` bytes at `p`.
+///
+/// # Safety
+/// `p` must be valid for `len` bytes of reads.
+unsafe fn bytes<'a>(p: *mut u8, len: usize) -> &'a [u8] {
+    // SAFETY: forwarded to the caller.
+    unsafe { std::slice::from_raw_parts(p, len) }
+}
+
+/// Whether every byte of `bytes` is `b` (one slice comparison: Miri does it natively, where a
+/// loop over the bytes would take seconds).
+fn all_are(bytes: &[u8], b: u8) -> bool {
+    bytes == vec![b; bytes.len()]
+}
+
+#[test]
+fn calloc_writes_nothing_over_fresh_pages() {
+    let arena = Arena::new(ARENA_BYTES);
+    let mut heap = Heap::new(PagedBreak::new(&arena, FRESH));
+    let keep = heap.malloc(100);
+    let p = heap.calloc(1, CALLOC_BYTES);
+    // SAFETY: `p` has `CALLOC_BYTES` bytes.
+    let block = unsafe { bytes(p, CALLOC_BYTES) };
+    if !all_are(block, FRESH) {
+        let written = block.iter().filter(|&&b| b != FRESH).count();
+        panic!("calloc wrote {written} bytes over fresh pages");
+    }
+    // SAFETY: live blocks, freed once.
+    unsafe {
+        heap.free(p);
+        heap.free(keep);
+    }
+}
+
+#[test]
+fn calloc_clears_exactly_the_memory_used_before() {
+    let arena = Arena::new(ARENA_BYTES);
+    let mut heap = Heap::new(PagedBreak::new(&arena, FRESH));
+    let keep = heap.malloc(100);
+    let used = heap.malloc(CALLOC_BYTES);
+    // SAFETY: `used` has `CALLOC_BYTES` bytes; freed once.
+    unsafe {
+        used.write_bytes(0x11, CALLOC_BYTES);
+        heap.free(used);
+    }
+    // The same memory again, and as much fresh memory above it.
+    let p = heap.calloc(2, CALLOC_BYTES);
+    assert_eq!(p, used, "carved from the same place");
+    // SAFETY: `p` has `2 * CALLOC_BYTES` bytes.
+    let block = unsafe { bytes(p, 2 * CALLOC_BYTES) };
+    let (used, rest) = block.split_at(CALLOC_BYTES);
+    assert!(all_are(used, 0), "the used part is zero");
+    // The used chunk ended a few bytes past the block it held; from there on, fresh memory.
+    let cleared = rest.iter().take(32).take_while(|&&b| b == 0).count();
+    assert!(
+        all_are(&rest[cleared..], FRESH),
+        "only the used part is cleared"
+    );
+    // SAFETY: live blocks, freed once.
+    unsafe {
+        heap.free(p);
+        heap.free(keep);
+    }
+}
+
+#[test]
+fn calloc_clears_memory_the_break_gave_back_and_took_again() {
+    let arena = Arena::new(ARENA_BYTES);
+    // Zero as promised, and nothing kept at the top, so the break goes down and up.
+    let config = Config {
+        top_pad: 0,
+        keep_limit: 0,
+        trim_threshold: 0,
+    };
+    let mut heap = Heap::with_config(PagedBreak::new(&arena, 0), config);
+    let keep = heap.malloc(100);
+    for round in 0..3 {
+        let p = heap.calloc(1, CALLOC_BYTES);
+        // SAFETY: `p` has `CALLOC_BYTES` bytes.
+        let block = unsafe { bytes(p, CALLOC_BYTES) };
+        assert!(all_are(block, 0), "round {round}");
+        // SAFETY: as above; freed once.
+        unsafe {
+            p.write_bytes(0x22, CALLOC_BYTES);
+            heap.free(p);
+        }
+    }
+    assert!(
+        heap.sbrk().region().moves().1 >= 3,
+        "the break went down every round"
+    );
+    // SAFETY: live block, freed once.
+    unsafe { heap.free(keep) };
 }
 
 #[test]
@@ -243,7 +345,7 @@ fn check_counts_blocks_and_free_chunks() {
         "{stats:?}"
     );
     assert!(stats.free_bytes >= 1000);
-    assert!(stats.wilderness < PAGE_SIZE + 8);
+    assert!(stats.wilderness <= Config::DEFAULT.top_pad + PAGE_SIZE);
     for (i, p) in blocks.into_iter().enumerate() {
         if i != 2 && i != 5 {
             // SAFETY: live block, freed once.

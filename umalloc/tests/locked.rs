@@ -3,7 +3,9 @@
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use rvmm_testkit::bench::Rng;
 use support::{Arena, fill, holds};
@@ -126,4 +128,98 @@ fn threads_share_one_heap_without_corrupting_it() {
     let stats = heap.check().unwrap();
     assert_eq!(stats.in_use, 0);
     assert!(heap.heap_bytes() <= PAGE_SIZE);
+}
+
+/// Runs `hold` (which takes the lock and keeps it), then a thread that wants the lock; once
+/// that thread has called the yield hook (counted in `yields`), runs `release`, and returns
+/// when the thread got in. Fails, rather than hangs, if the waiter never yields.
+fn waiter_yields_until(
+    heap: &Umalloc<Region>,
+    yields: &AtomicUsize,
+    hold: impl FnOnce(),
+    release: impl FnOnce(),
+) {
+    hold();
+    thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let p = heap.malloc(100);
+            // SAFETY: live block, freed once.
+            unsafe { heap.free(p) };
+        });
+        let start = Instant::now();
+        while yields.load(Ordering::SeqCst) == 0 {
+            if start.elapsed() > Duration::from_secs(30) {
+                release();
+                panic!("the waiter never called the yield hook");
+            }
+            std::hint::spin_loop();
+        }
+        release();
+        waiter.join().unwrap();
+    });
+}
+
+static LOCK_YIELDS: AtomicUsize = AtomicUsize::new(0);
+fn count_lock_yield() {
+    LOCK_YIELDS.fetch_add(1, Ordering::SeqCst);
+    thread::yield_now();
+}
+
+#[test]
+fn a_waiter_calls_the_yield_hook_while_the_lock_stays_taken() {
+    let arena = Arena::new(16 << 20);
+    let heap = Umalloc::new(arena.region()).with_yield(count_lock_yield);
+    let guard = std::cell::Cell::new(None);
+    waiter_yields_until(
+        &heap,
+        &LOCK_YIELDS,
+        || guard.set(Some(heap.lock())),
+        || drop(guard.take()),
+    );
+    assert!(LOCK_YIELDS.load(Ordering::SeqCst) > 0);
+}
+
+static PARENT_YIELDS: AtomicUsize = AtomicUsize::new(0);
+fn count_parent_yield() {
+    PARENT_YIELDS.fetch_add(1, Ordering::SeqCst);
+    thread::yield_now();
+}
+
+#[test]
+fn fork_prepare_holds_the_lock_until_fork_parent() {
+    let arena = Arena::new(16 << 20);
+    let heap = Umalloc::new(arena.region()).with_yield(count_parent_yield);
+    waiter_yields_until(
+        &heap,
+        &PARENT_YIELDS,
+        || heap.fork_prepare(),
+        // SAFETY: this thread called `fork_prepare` just before, and nothing since.
+        || unsafe { heap.fork_parent() },
+    );
+    assert_eq!(heap.lock().check().unwrap().in_use, 0);
+}
+
+static CHILD_YIELDS: AtomicUsize = AtomicUsize::new(0);
+fn count_child_yield() {
+    CHILD_YIELDS.fetch_add(1, Ordering::SeqCst);
+    thread::yield_now();
+}
+
+#[test]
+fn fork_prepare_holds_the_lock_until_fork_child() {
+    let arena = Arena::new(16 << 20);
+    let heap = Umalloc::new(arena.region()).with_yield(count_child_yield);
+    let kept = heap.malloc(1000);
+    waiter_yields_until(
+        &heap,
+        &CHILD_YIELDS,
+        || heap.fork_prepare(),
+        // SAFETY: as above (a real child would be a copy of this process; here the heap
+        // itself plays the child's copy).
+        || unsafe { heap.fork_child() },
+    );
+    // The child owns the blocks the parent held.
+    // SAFETY: live block, freed once.
+    unsafe { heap.free(kept) };
+    assert_eq!(heap.lock().check().unwrap().in_use, 0);
 }

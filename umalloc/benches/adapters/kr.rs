@@ -4,7 +4,9 @@
 
 use std::ptr;
 
-use umalloc::{Region, Sbrk};
+use umalloc::Sbrk;
+
+use super::Brk;
 
 /// A block header; also the unit of allocation (16 bytes).
 #[repr(C)]
@@ -17,11 +19,11 @@ struct Header {
 pub struct KAndR {
     base: *mut Header,
     freep: *mut Header,
-    pub region: Region,
+    pub region: Brk,
 }
 
 impl KAndR {
-    pub fn new(region: Region) -> KAndR {
+    pub fn new(region: Brk) -> KAndR {
         let base = Box::into_raw(Box::new(Header {
             next: ptr::null_mut(),
             units: 0,

@@ -1,17 +1,22 @@
-//! Every allocator under test behind one interface, each over the same emulated `sbrk` (a
-//! `umalloc::Region` over a reserved arena) and behind the same kind of lock (a spin mutex:
+//! Every allocator under test behind one interface, each over the same kind of `sbrk` (a
+//! [`Brk`] over its own reserved arena) and behind the same kind of lock (a spin mutex:
 //! `Umalloc` has its own, the others get one here), so the comparison is allocator against
-//! allocator. Blocks are requested with 16-byte alignment (C `malloc`'s guarantee).
+//! allocator; and the host's C `malloc` (glibc's), over the real break. Blocks are requested
+//! with 16-byte alignment (C `malloc`'s guarantee).
 
 use std::alloc::Layout;
 use std::cell::RefCell;
 use std::ptr::{self, NonNull};
 
 use spin::mutex::SpinMutex;
-use umalloc::{PAGE_SIZE, Region, Sbrk, Umalloc};
+use umalloc::{PAGE_SIZE, Sbrk, Umalloc};
 
+#[path = "brk.rs"]
+mod brk;
 #[path = "kr.rs"]
 mod kr;
+
+pub use brk::{Brk, KernelArena};
 
 /// Requested alignment for every block.
 const ALIGN: usize = 16;
@@ -23,7 +28,7 @@ pub trait Subject {
     /// Name in the tables.
     const NAME: &'static str;
     /// A fresh allocator whose heap starts at the region's start.
-    fn new(region: Region) -> Self;
+    fn new(brk: Brk) -> Self;
     /// `malloc`.
     fn alloc(&self, size: usize) -> *mut u8;
     /// `free` of a block of `size` bytes.
@@ -38,14 +43,16 @@ pub trait Subject {
     unsafe fn realloc(&self, p: *mut u8, old: usize, new: usize) -> *mut u8;
     /// (break now, highest break), in bytes above the start.
     fn brk(&self) -> (usize, usize);
+    /// Moves of the break so far (up, down).
+    fn moves(&self) -> (usize, usize);
 }
 
 fn layout(size: usize) -> Layout {
     Layout::from_size_align(size, ALIGN).unwrap()
 }
 
-fn offsets(region: &Region) -> (usize, usize) {
-    (region.brk_offset(), region.peak_offset())
+fn offsets(brk: &Brk) -> (usize, usize) {
+    (brk.brk_offset(), brk.peak_offset())
 }
 
 /// Copying `realloc` for allocators without one: allocate, copy, free.
@@ -64,9 +71,9 @@ unsafe fn realloc_by_copy<S: Subject>(s: &S, p: *mut u8, old: usize, new: usize)
     q
 }
 
-impl Subject for Umalloc<Region> {
+impl Subject for Umalloc<Brk> {
     const NAME: &'static str = "umalloc";
-    fn new(region: Region) -> Self {
+    fn new(region: Brk) -> Self {
         Umalloc::new(region)
     }
     fn alloc(&self, size: usize) -> *mut u8 {
@@ -83,13 +90,16 @@ impl Subject for Umalloc<Region> {
     fn brk(&self) -> (usize, usize) {
         offsets(self.lock().sbrk())
     }
+    fn moves(&self) -> (usize, usize) {
+        self.lock().sbrk().moves()
+    }
 }
 
 /// talc's `Source` over the break: claims the first stretch, extends the heap with later
 /// ones, and (tracking the heap end) gives free memory at the top back past the threshold.
 #[derive(Debug)]
 pub struct TalcSbrk {
-    region: Region,
+    region: Brk,
     heap_end: Option<NonNull<u8>>,
 }
 
@@ -142,7 +152,7 @@ pub type TalcHeap = SpinMutex<talc::base::Talc<TalcSbrk, talc::DefaultBinning>>;
 
 impl Subject for TalcHeap {
     const NAME: &'static str = "talc";
-    fn new(region: Region) -> Self {
+    fn new(region: Brk) -> Self {
         SpinMutex::new(talc::base::Talc::new(TalcSbrk {
             region,
             heap_end: None,
@@ -169,10 +179,13 @@ impl Subject for TalcHeap {
     fn brk(&self) -> (usize, usize) {
         offsets(&self.lock().source.region)
     }
+    fn moves(&self) -> (usize, usize) {
+        self.lock().source.region.moves()
+    }
 }
 
 /// rlsf's `FlexSource` over the break: one pool that grows in place at the top.
-pub struct RlsfSbrk(Region);
+pub struct RlsfSbrk(Brk);
 
 // SAFETY: hands out disjoint memory from the region; growth is contiguous at the break.
 unsafe impl rlsf::FlexSource for RlsfSbrk {
@@ -212,7 +225,7 @@ pub type RlsfHeap = SpinMutex<Flex>;
 
 impl Subject for RlsfHeap {
     const NAME: &'static str = "rlsf";
-    fn new(region: Region) -> Self {
+    fn new(region: Brk) -> Self {
         SpinMutex::new(Flex::new(RlsfSbrk(region)))
     }
     fn alloc(&self, size: usize) -> *mut u8 {
@@ -235,11 +248,14 @@ impl Subject for RlsfHeap {
     fn brk(&self) -> (usize, usize) {
         offsets(&self.lock().source_ref().0)
     }
+    fn moves(&self) -> (usize, usize) {
+        self.lock().source_ref().0.moves()
+    }
 }
 
 /// dlmalloc's system interface over the break: segments come from `sbrk`; a segment (or its
 /// tail) at the top of the break can be given back.
-pub struct DlSbrk(RefCell<Region>);
+pub struct DlSbrk(RefCell<Brk>);
 
 // SAFETY: each `alloc` is fresh memory from the break; `free`/`free_part` only shrink the
 // break when the memory given back is at its top.
@@ -277,7 +293,7 @@ pub type DlHeap = SpinMutex<dlmalloc::Dlmalloc<DlSbrk>>;
 
 impl Subject for DlHeap {
     const NAME: &'static str = "dlmalloc";
-    fn new(region: Region) -> Self {
+    fn new(region: Brk) -> Self {
         SpinMutex::new(dlmalloc::Dlmalloc::new_with_allocator(DlSbrk(
             RefCell::new(region),
         )))
@@ -297,14 +313,17 @@ impl Subject for DlHeap {
     fn brk(&self) -> (usize, usize) {
         offsets(&self.lock().allocator().0.borrow())
     }
+    fn moves(&self) -> (usize, usize) {
+        self.lock().allocator().0.borrow().moves()
+    }
 }
 
 /// linked_list_allocator with the heap extended from the break when an allocation fails.
-pub struct LlaHeap(SpinMutex<(linked_list_allocator::Heap, Region)>);
+pub struct LlaHeap(SpinMutex<(linked_list_allocator::Heap, Brk)>);
 
 impl Subject for LlaHeap {
     const NAME: &'static str = "linked_list_allocator";
-    fn new(region: Region) -> Self {
+    fn new(region: Brk) -> Self {
         LlaHeap(SpinMutex::new((
             linked_list_allocator::Heap::empty(),
             region,
@@ -347,6 +366,9 @@ impl Subject for LlaHeap {
     fn brk(&self) -> (usize, usize) {
         offsets(&self.0.lock().1)
     }
+    fn moves(&self) -> (usize, usize) {
+        self.0.lock().1.moves()
+    }
 }
 
 /// The K&R baseline.
@@ -354,7 +376,7 @@ pub struct KrHeap(SpinMutex<kr::KAndR>);
 
 impl Subject for KrHeap {
     const NAME: &'static str = "K&R (xv6)";
-    fn new(region: Region) -> Self {
+    fn new(region: Brk) -> Self {
         KrHeap(SpinMutex::new(kr::KAndR::new(region)))
     }
     fn alloc(&self, size: usize) -> *mut u8 {
@@ -371,5 +393,71 @@ impl Subject for KrHeap {
     }
     fn brk(&self) -> (usize, usize) {
         offsets(&self.0.lock().region)
+    }
+    fn moves(&self) -> (usize, usize) {
+        self.0.lock().region.moves()
+    }
+}
+
+/// The host's C `malloc` (glibc's, over the real break and `mmap`), for the workloads where the
+/// kernel's costs count. Process-wide, so nothing to build per round, and no break of ours to
+/// report (zeros).
+pub struct Glibc;
+
+impl Subject for Glibc {
+    const NAME: &'static str = "glibc";
+    fn new(_brk: Brk) -> Self {
+        Glibc
+    }
+    fn alloc(&self, size: usize) -> *mut u8 {
+        // SAFETY: plain malloc.
+        unsafe { libc::malloc(size).cast() }
+    }
+    unsafe fn free(&self, p: *mut u8, _size: usize) {
+        // SAFETY: forwarded.
+        unsafe { libc::free(p.cast()) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, _old: usize, new: usize) -> *mut u8 {
+        // SAFETY: forwarded.
+        unsafe { libc::realloc(p.cast(), new).cast() }
+    }
+    fn brk(&self) -> (usize, usize) {
+        (0, 0)
+    }
+    fn moves(&self) -> (usize, usize) {
+        (0, 0)
+    }
+}
+
+/// umalloc as a hosted C library sets it up (`c_abi::HEAP`): waiters on its lock call
+/// `sched_yield` after a short spin. (`Umalloc<Brk>` is the embedded set-up: waiters spin.)
+pub struct UmallocYield(Umalloc<Brk>);
+
+fn sched_yield() {
+    // SAFETY: no preconditions.
+    unsafe { libc::sched_yield() };
+}
+
+impl Subject for UmallocYield {
+    const NAME: &'static str = "umalloc + sched_yield";
+    fn new(brk: Brk) -> Self {
+        UmallocYield(Umalloc::new(brk).with_yield(sched_yield))
+    }
+    fn alloc(&self, size: usize) -> *mut u8 {
+        self.0.malloc(size)
+    }
+    unsafe fn free(&self, p: *mut u8, _size: usize) {
+        // SAFETY: forwarded.
+        unsafe { self.0.free(p) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, _old: usize, new: usize) -> *mut u8 {
+        // SAFETY: forwarded.
+        unsafe { self.0.realloc(p, new) }
+    }
+    fn brk(&self) -> (usize, usize) {
+        offsets(self.0.lock().sbrk())
+    }
+    fn moves(&self) -> (usize, usize) {
+        self.0.lock().sbrk().moves()
     }
 }

@@ -131,7 +131,7 @@ fuzz_target!(|data: &[u8]| {
                 _ => heap.sbrk_mut().set_limit(ARENA),
             },
             9 => {
-                heap.trim_now();
+                heap.trim_now(usize::from(b) << 10);
             }
             _ => {}
         }

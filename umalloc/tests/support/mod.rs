@@ -4,7 +4,7 @@
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::ptr::NonNull;
 
-use umalloc::{Heap, Region};
+use umalloc::{Heap, PAGE_SIZE, Region, Sbrk};
 
 /// Reserved address space for one heap. Zeroed pages are only faulted in when touched, so a
 /// big reservation costs nothing on Linux; under Miri every byte is real, so keep it small.
@@ -49,6 +49,67 @@ pub fn heap() -> (Arena, Heap<Region>) {
     let arena = Arena::new(ARENA_BYTES);
     let heap = Heap::new(arena.region());
     (arena, heap)
+}
+
+/// A break like a kernel's: memory new to the break comes in fresh pages that hold `fresh`
+/// bytes, and a lowered break leaves junk in the rest of the page that holds it (a kernel
+/// keeps whatever was there). With `fresh` 0 this keeps the promise of
+/// [`Sbrk::zeroed_pages`]; with any other byte it breaks it on purpose, so that every byte
+/// `calloc` writes over fresh memory shows.
+pub struct PagedBreak {
+    region: Region,
+    fresh: u8,
+}
+
+/// Written over memory the break gives back.
+pub const GIVEN_BACK: u8 = 0xEE;
+
+impl PagedBreak {
+    /// A break over `arena` whose fresh pages hold `fresh`.
+    pub fn new(arena: &Arena, fresh: u8) -> PagedBreak {
+        PagedBreak {
+            region: arena.region(),
+            fresh,
+        }
+    }
+
+    /// The region underneath (break offsets, moves, limits).
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+}
+
+// SAFETY: the memory comes from a `Region` (see its impl); fresh pages are filled with `fresh`,
+// which is the promised 0 unless a test deliberately breaks the promise to observe writes (its
+// blocks are then read as plain bytes, which any value is).
+unsafe impl Sbrk for PagedBreak {
+    fn grow(&mut self, increment: usize) -> Option<NonNull<u8>> {
+        let old = self.region.grow(increment)?;
+        let skip = old.as_ptr().addr().next_multiple_of(PAGE_SIZE) - old.as_ptr().addr();
+        if skip < increment {
+            // SAFETY: the `increment` bytes at `old` are ours now, `skip` of them skipped.
+            unsafe { old.add(skip).write_bytes(self.fresh, increment - skip) };
+        }
+        Some(old)
+    }
+
+    unsafe fn shrink(&mut self, decrement: usize) -> bool {
+        // SAFETY: the caller gave back the `decrement` bytes below the break.
+        if !unsafe { self.region.shrink(decrement) } {
+            return false;
+        }
+        // SAFETY: the `decrement` bytes above the new break are still the region's memory, and
+        // nobody uses them.
+        unsafe {
+            let brk = self.region.start().as_ptr().add(self.region.brk_offset());
+            brk.write_bytes(GIVEN_BACK, decrement);
+        }
+        true
+    }
+
+    fn zeroed_pages(&self) -> Option<usize> {
+        Some(PAGE_SIZE)
+    }
 }
 
 /// The byte of block `id` at `offset`.
