@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod console;
+mod inventory;
 mod process;
 mod qemu;
 mod setup;
@@ -36,8 +37,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Install missing prerequisites, then fmt check, clippy -D warnings, host tests,
-    /// riscv64/riscv32 library builds, the kernel's fmt/clippy/build and its
+    /// Install missing prerequisites, then fmt check, clippy -D warnings, host tests, the
+    /// unsafe inventory, riscv64/riscv32 library builds, the kernel's fmt/clippy/build and its
     /// in-kernel tests booted in QEMU for rv64 and rv32, and Miri; ends with `N passed, M failed`
     Test,
     /// The library tests (rvmm, umalloc) under Miri with -Zmiri-strict-provenance (MIRIFLAGS

@@ -131,6 +131,7 @@ pub fn test_suite(root: &Path) -> Vec<Step> {
             "umalloc features",
             Cmd::cargo("test -p umalloc --features debug,c-abi --no-fail-fast").timeout(limit),
         ),
+        Step::custom("unsafe inventory", crate::inventory::step),
     ];
     for target in RISCV_TARGETS {
         let arch = target.split('-').next().unwrap_or(target);
@@ -277,6 +278,7 @@ mod tests {
             "clippy",
             "host tests",
             "umalloc features",
+            "unsafe inventory",
             "build riscv64imac",
             "build riscv32imac",
             "kernel fmt",
