@@ -34,9 +34,6 @@ pub fn step(root: &Path) -> Outcome {
 
 /// The number of files with unsafe code, or what is wrong.
 fn check(root: &Path) -> Result<usize, String> {
-    let design = std::fs::read_to_string(root.join(DESIGN));
-    let design = design.map_err(|e| format!("could not read {DESIGN}: {e}"))?;
-    let listed = listed_files(&design).ok_or(format!("{DESIGN} has no `{HEADING}` section"))?;
     let mut found = BTreeSet::new();
     for file in source_files(root).map_err(|e| format!("could not list the sources: {e}"))? {
         let source = std::fs::read_to_string(root.join(&file));
@@ -44,25 +41,25 @@ fn check(root: &Path) -> Result<usize, String> {
             found.insert(file);
         }
     }
-    let unlisted: Vec<&str> = found.difference(&listed).map(String::as_str).collect();
-    let stale: Vec<&str> = listed.difference(&found).map(String::as_str).collect();
-    let mut problems = Vec::new();
-    if !unlisted.is_empty() {
-        problems.push(format!(
-            "unsafe code not in {DESIGN}'s inventory: {}",
-            unlisted.join(", ")
-        ));
-    }
-    if !stale.is_empty() {
-        problems.push(format!(
-            "in the inventory without unsafe code: {}",
-            stale.join(", ")
-        ));
-    }
+    let design = std::fs::read_to_string(root.join(DESIGN)).unwrap_or_default();
+    let problems = match listed_files(&design) {
+        None => vec![format!("{DESIGN} has no `{HEADING}` section")],
+        Some(listed) => {
+            let unlisted = found.difference(&listed).cloned().collect::<Vec<_>>();
+            let stale = listed.difference(&found).cloned().collect::<Vec<_>>();
+            let what = [
+                ("unsafe code not in the inventory", unlisted),
+                ("in the inventory without unsafe code", stale),
+            ];
+            let what = what.into_iter().filter(|(_, files)| !files.is_empty());
+            what.map(|(what, files)| format!("{what}: {}", files.join(", ")))
+                .collect()
+        }
+    };
     if problems.is_empty() {
         return Ok(found.len());
     }
-    println!("xtask: the files with unsafe code, as inventory rows:");
+    println!("xtask: the files with unsafe code, as rows of {DESIGN}'s `{HEADING}` table:");
     found.iter().for_each(|file| println!("| `{file}` | |"));
     Err(problems.join("; "))
 }
@@ -279,10 +276,21 @@ Some text about `mm/src/text.rs`.
         );
     }
 
+    /// A fresh directory holding `files` (path, contents).
+    fn tree(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+        let root = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (file, contents) in files {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(path, contents).expect("write");
+        }
+        root
+    }
+
     #[test]
     fn source_files_are_those_below_src_outside_tests_fuzz_and_targets() {
-        let root = std::env::temp_dir().join(format!("xtask-inventory-{}", std::process::id()));
-        for file in [
+        let files = [
             "a/src/lib.rs",
             "a/src/deep/mod.rs",
             "a/src/notes.md",
@@ -291,16 +299,43 @@ Some text about `mm/src/text.rs`.
             "a/fuzz/src/f.rs",
             "target/debug/src/x.rs",
             "user/prog/src/main.rs",
-        ] {
-            let path = root.join(file);
-            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-            std::fs::write(path, "").expect("write");
-        }
+        ];
+        let root = tree("sources", &files.map(|f| (f, "")));
         let found = source_files(&root).expect("listed");
         std::fs::remove_dir_all(&root).expect("cleaned up");
         assert_eq!(
             found,
             ["a/src/deep/mod.rs", "a/src/lib.rs", "user/prog/src/main.rs"]
+        );
+    }
+
+    #[test]
+    fn the_check_names_unlisted_and_stale_files_and_passes_when_they_agree() {
+        let table = "## Unsafe inventory\n| file | why |\n|--|--|\n| `a/src/b.rs` | x |\n";
+        let files = [
+            ("a/src/a.rs", "unsafe fn f() {}"),
+            ("a/src/b.rs", "// unsafe\nfn g() {}"),
+            ("a/src/c.rs", "unsafe impl Send for X {}"),
+            (
+                "docs/design.md",
+                &table.replace("b.rs` | x |", "b.rs` | x |\n| `a/src/c.rs` |"),
+            ),
+        ];
+        let root = tree("check", &files);
+        let wrong = check(&root);
+        let agreeing = table.replace("b.rs", "a.rs") + "| `a/src/c.rs` | y |\n";
+        std::fs::write(root.join(DESIGN), agreeing).expect("write");
+        let right = check(&root);
+        std::fs::remove_file(root.join(DESIGN)).expect("removed");
+        let missing = check(&root);
+        std::fs::remove_dir_all(&root).expect("cleaned up");
+        let problems = "unsafe code not in the inventory: a/src/a.rs; \
+                        in the inventory without unsafe code: a/src/b.rs";
+        assert_eq!(wrong, Err(problems.into()));
+        assert_eq!(right, Ok(2));
+        assert_eq!(
+            missing,
+            Err("docs/design.md has no `## Unsafe inventory` section".into())
         );
     }
 
