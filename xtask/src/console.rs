@@ -127,23 +127,30 @@ impl Console {
         }
     }
 
-    /// Everything the child printed so far (what [`Console::expect`] has read).
+    /// Everything the child printed that was read so far: by [`Console::expect`], and all of
+    /// it after [`Console::finish`].
     pub fn transcript(&self) -> String {
         String::from_utf8_lossy(&self.transcript).into_owned()
     }
 
-    /// Closes the child's input and waits for it to exit, killing its group after `timeout`.
-    pub fn finish(mut self, timeout: Duration) -> io::Result<std::process::ExitStatus> {
+    /// Closes the child's input, waits for it to exit (killing its group after `timeout`) and
+    /// reads the rest of its output into the transcript.
+    pub fn finish(&mut self, timeout: Duration) -> io::Result<std::process::ExitStatus> {
         self.input = None;
-        if self
-            .child
-            .wait_until(Some(Instant::now() + timeout))?
-            .is_none()
-        {
+        let deadline = Instant::now() + timeout;
+        if self.child.wait_until(Some(deadline))?.is_none() {
             self.child.kill();
         }
         self.waited = true;
-        self.child.wait()
+        let status = self.child.wait()?;
+        // The reader ends when the last process holding the output has gone.
+        while let Ok(chunk) = self
+            .output
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            self.transcript.extend_from_slice(&chunk);
+        }
+        Ok(status)
     }
 }
 
@@ -183,6 +190,14 @@ mod tests {
     }
 
     #[test]
+    fn finish_closes_the_input_and_reads_what_comes_after_it() {
+        let mut console = sh("echo ready; read -r line; echo after");
+        console.expect("ready", SHORT).expect("printed");
+        assert!(console.finish(SHORT).expect("exits").success());
+        assert_eq!(console.transcript(), "ready\nafter\n");
+    }
+
+    #[test]
     fn a_match_is_not_found_twice() {
         let mut console = sh("echo ready; cat");
         console.expect("ready", SHORT).expect("printed");
@@ -206,7 +221,7 @@ mod tests {
 
     #[test]
     fn finish_kills_a_child_that_does_not_exit_and_drop_kills_one_never_finished() {
-        let stubborn = sh("trap '' TERM HUP; sleep 300");
+        let mut stubborn = sh("trap '' TERM HUP; sleep 300");
         let status = stubborn.finish(Duration::from_millis(200)).expect("killed");
         assert_eq!(status.code(), None, "killed by a signal: {status}");
         let mut dropped = sh("echo $$; sleep 300");

@@ -382,7 +382,7 @@ fn outcome(results: &[Result<(), String>]) -> Outcome {
 }
 
 /// Boots `boot` under icount and checks that the console says `message` and that QEMU then
-/// exits with `code`. The console is shown afterwards (all of it on failure).
+/// exits with `code`. The console is shown when QEMU has ended.
 fn boot_expecting(root: &Path, boot: &Boot, message: &str, code: i32) -> Result<(), String> {
     let cmd = Boot {
         icount: true,
@@ -391,17 +391,15 @@ fn boot_expecting(root: &Path, boot: &Boot, message: &str, code: i32) -> Result<
     .command();
     println!("xtask: {}", cmd.display());
     let mut console = Console::start(&cmd, root).map_err(|e| format!("could not run it: {e}"))?;
-    let said = console.expect(message, FAILING_BOOT_TIMEOUT);
-    print!("{}", console.transcript());
-    said.map_err(|e| e.to_string())?;
-    match console.finish(FAILING_BOOT_TIMEOUT) {
-        Ok(status) if status.code() == Some(code) => {
+    let said = console.expect(message, FAILING_BOOT_TIMEOUT).is_ok();
+    let exited = console.finish(FAILING_BOOT_TIMEOUT);
+    println!("{}", console.transcript());
+    match exited {
+        Ok(status) if said && status.code() == Some(code) => {
             println!("xtask: `{message}` and exit {code}: ok");
             Ok(())
         }
-        Ok(status) => Err(format!(
-            "`{message}` seen, then QEMU {status}, not exit {code}"
-        )),
+        Ok(status) => Err(format!("QEMU {status}, `{message}` seen: {said}")),
         Err(e) => Err(format!("waiting for QEMU: {e}")),
     }
 }
