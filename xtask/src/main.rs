@@ -1,230 +1,197 @@
 //! `cargo xtask`: project automation (the cargo alias lives in `.cargo/config.toml`).
 //!
 //! Every command runs from the workspace root whatever the caller's directory, calls `cargo`
-//! through the rustup proxy on `PATH`, and never reads standard input, so CI can run it as is.
+//! through the rustup proxy on `PATH`, and never reads standard input (except `run`, whose
+//! console is the terminal), so CI can run it as is.
 
+#![forbid(unsafe_code)]
+
+mod console;
+mod inventory;
 mod process;
 mod qemu;
 mod setup;
 mod steps;
 mod summary;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use summary::{Summary, final_line};
+use clap::{CommandFactory, Parser, Subcommand};
 
-/// One subcommand: its name, argument synopsis, one-line help and body.
-struct Subcommand {
-    name: &'static str,
-    synopsis: &'static str,
-    about: &'static str,
-    run: fn(&Path, &[String]) -> ExitCode,
+use summary::final_line;
+
+/// Project automation for rvmm: the whole test suite, Miri, benchmarks, and the kernel in QEMU.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    max_term_width = 92,
+    after_help = "Environment:\n  RVMM_STEP_TIMEOUT_SECS\n      time limit of one step of `test` \
+                  or `miri`, in seconds (default 1800)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-const SUBCOMMANDS: &[Subcommand] = &[
-    Subcommand {
-        name: "test",
-        synopsis: "",
-        about: "install missing prerequisites, then fmt check, clippy -D warnings, host tests, \
-                riscv64/riscv32 library builds, the kernel's fmt/clippy/build and its in-kernel \
-                tests booted in QEMU for rv64 and rv32, and Miri; ends with `N passed, M failed`",
-        run: cmd_test,
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Install missing prerequisites, then fmt check, clippy -D warnings, host tests, the
+    /// unsafe inventory, riscv64/riscv32 library builds, the kernel's fmt/clippy/build and its
+    /// in-kernel tests booted in QEMU for rv64 and rv32, and Miri; ends with `N passed, M failed`
+    Test,
+    /// The library tests (rvmm, umalloc) under Miri with -Zmiri-strict-provenance (MIRIFLAGS
+    /// from the environment are kept); e.g. `cargo xtask miri -- frame`
+    Miri {
+        /// Passed to `cargo miri test`.
+        #[arg(
+            allow_hyphen_values = true,
+            trailing_var_arg = true,
+            value_name = "CARGO-TEST-ARGS"
+        )]
+        args: Vec<String>,
     },
-    Subcommand {
-        name: "miri",
-        synopsis: "[CARGO-TEST-ARGS...]",
-        about: "the library tests (rvmm, umalloc) under Miri with -Zmiri-strict-provenance \
-                (MIRIFLAGS from the environment are kept); e.g. `cargo xtask miri -- frame`",
-        run: cmd_miri,
+    /// cargo bench -p rvmm, then -p umalloc, with the arguments passed through
+    /// (RVMM_BENCH_ROUNDS sets the rounds)
+    Bench {
+        /// Passed to `cargo bench`.
+        #[arg(
+            allow_hyphen_values = true,
+            trailing_var_arg = true,
+            value_name = "CARGO-BENCH-ARGS"
+        )]
+        args: Vec<String>,
     },
-    Subcommand {
-        name: "bench",
-        synopsis: "[CARGO-BENCH-ARGS...]",
-        about: "cargo bench -p rvmm, then -p umalloc, with the arguments passed through \
-                (RVMM_BENCH_ROUNDS sets the rounds)",
-        run: cmd_bench,
-    },
-    Subcommand {
-        name: "run",
-        synopsis: "[--arch rv64|rv32] [--mem SIZE] [--smp N] [--append ARGS] [-- QEMU-ARGS...]",
-        about: "build the kernel (release) and boot it in QEMU with the console on this terminal \
-                (defaults: rv64, 128M, 4 harts; quit with Ctrl-A X); installs missing rustup \
-                targets and, as root, qemu-system-misc; e.g. `cargo xtask run --arch rv32 -- -s -S`",
-        run: cmd_run,
-    },
-    Subcommand {
-        name: "help",
-        synopsis: "",
-        about: "this text",
-        run: cmd_help,
-    },
-];
+    /// Build the kernel (release) and boot it in QEMU with the console on this terminal (quit
+    /// with Ctrl-A X); installs missing rustup targets and, as root, qemu-system-misc; e.g.
+    /// `cargo xtask run --arch rv32 -- -s -S`
+    Run(qemu::RunArgs),
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = match Cli::try_parse_from(cargo_args(std::env::args())) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    process::kill_groups_on_interrupt();
     let root = workspace_root();
-    let Some((name, rest)) = args.split_first() else {
-        return cmd_help(&root, &[]);
+    let steps = match cli.command {
+        None => return ExitCode::from(u8::from(Cli::command().print_help().is_err())),
+        Some(Command::Run(args)) => {
+            return qemu::run(root, &args).map_or_else(fail, |()| ExitCode::SUCCESS);
+        }
+        Some(Command::Test) => setup::ensure_all(root).map(|()| steps::test_suite(root)),
+        // Without arguments, exactly the suite's step; with a filter or flags, one command.
+        Some(Command::Miri { args }) => setup::ensure_miri(root).map(|()| match args.is_empty() {
+            true => vec![steps::miri_suite_step()],
+            false => vec![steps::miri_step(&args)],
+        }),
+        Some(Command::Bench { args }) => Ok(steps::bench_steps(&args)),
     };
-    let name = match name.as_str() {
-        "-h" | "--help" => "help",
-        other => other,
-    };
-    match SUBCOMMANDS.iter().find(|c| c.name == name) {
-        Some(subcommand) => (subcommand.run)(&root, rest),
-        None => {
-            eprintln!("xtask: unknown command `{name}`\n");
-            eprint!("{}", usage());
-            ExitCode::from(2)
+    match steps {
+        Ok(steps) => {
+            let summary = steps::run_all(root, steps);
+            print!("\n{}", summary.render());
+            ExitCode::from(u8::from(!summary.all_ok()))
         }
-    }
-}
-
-/// The workspace root: the parent of this crate's manifest directory.
-fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
-fn usage() -> String {
-    let mut text = String::from("Usage: cargo xtask <COMMAND> [ARGS]\n\nCommands:\n");
-    for c in SUBCOMMANDS {
-        text.push_str(format!("  {} {}", c.name, c.synopsis).trim_end());
-        text.push('\n');
-        text.push_str(&wrap(c.about, "      ", 92));
-    }
-    text.push_str("\nEnvironment:\n  RVMM_STEP_TIMEOUT_SECS\n");
-    text.push_str(&wrap(
-        "time limit of one step of `test` or `miri`, in seconds (default 1800)",
-        "      ",
-        92,
-    ));
-    text
-}
-
-/// `text` broken into lines of at most `width` characters (longer words stay whole), each
-/// starting with `indent`.
-fn wrap(text: &str, indent: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::from(indent);
-    for word in text.split_whitespace() {
-        if line.len() > indent.len() && line.len() + 1 + word.len() > width {
-            out.push_str(&line);
-            out.push('\n');
-            line = String::from(indent);
-        }
-        if line.len() > indent.len() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out.push('\n');
-    out
-}
-
-fn cmd_help(_root: &Path, _args: &[String]) -> ExitCode {
-    print!("{}", usage());
-    ExitCode::SUCCESS
-}
-
-/// Rejects arguments for commands that take none.
-fn no_args(command: &str, args: &[String]) -> Result<(), ExitCode> {
-    if args.is_empty() {
-        return Ok(());
-    }
-    eprintln!(
-        "xtask: `{command}` takes no arguments (got {})\n",
-        args.join(" ")
-    );
-    eprint!("{}", usage());
-    Err(ExitCode::from(2))
-}
-
-fn cmd_test(root: &Path, args: &[String]) -> ExitCode {
-    if let Err(code) = no_args("test", args) {
-        return code;
-    }
-    if let Err(e) = setup::ensure_all(root) {
-        return setup_failed(&e);
-    }
-    for arch in qemu::Arch::ALL {
-        if let Err(e) = qemu::ensure_qemu(root, arch) {
-            return setup_failed(&e);
-        }
-    }
-    finish(steps::run_all(root, steps::test_suite()))
-}
-
-fn cmd_miri(root: &Path, args: &[String]) -> ExitCode {
-    if let Err(e) = setup::ensure_miri(root) {
-        return setup_failed(&e);
-    }
-    // Without arguments, exactly the suite's step; with a filter or flags, one plain command.
-    let step = if args.is_empty() {
-        steps::miri_suite_step()
-    } else {
-        steps::miri_step(args)
-    };
-    finish(steps::run_all(root, vec![step]))
-}
-
-fn cmd_bench(root: &Path, args: &[String]) -> ExitCode {
-    finish(steps::run_all(root, steps::bench_steps(args)))
-}
-
-fn cmd_run(root: &Path, args: &[String]) -> ExitCode {
-    let args = match qemu::parse_run_args(args) {
-        Ok(args) => args,
         Err(e) => {
-            eprintln!("xtask: {e}\n");
-            eprint!("{}", usage());
-            return ExitCode::from(2);
-        }
-    };
-    match qemu::run(root, args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("xtask: {e}");
-            ExitCode::FAILURE
+            println!("{}", final_line((0, 1)));
+            fail(e)
         }
     }
 }
 
-fn setup_failed(error: &setup::SetupError) -> ExitCode {
+/// Prints `error` and returns failure.
+fn fail(error: impl std::fmt::Display) -> ExitCode {
     eprintln!("xtask: {error}");
-    println!("{}", final_line((0, 1)));
     ExitCode::FAILURE
 }
 
-/// Prints the table and the final line; the exit code says whether everything passed.
-fn finish(summary: Summary) -> ExitCode {
-    print!("\n{}", summary.render());
-    if summary.all_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+/// Our arguments with the program name first; a `--` right after `miri` or `bench` is kept
+/// (clap would take it as its own end of options), so `cargo xtask miri -- frame` passes
+/// `-- frame` to cargo as it did.
+fn cargo_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut args: Vec<String> = args.collect();
+    let passes_through = matches!(args.get(1).map(String::as_str), Some("miri" | "bench"));
+    if passes_through && args.get(2).is_some_and(|a| a == "--") {
+        args.insert(2, "--".into());
     }
+    args
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> &'static Path {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn usage_names_every_command_and_stays_narrow() {
-        let text = usage();
-        for c in SUBCOMMANDS {
-            assert!(text.contains(&format!("\n  {}", c.name)), "{}", c.name);
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let args = ["xtask"].iter().chain(args).map(|s| s.to_string());
+        Cli::try_parse_from(cargo_args(args))
+    }
+
+    fn passed_through(args: &[&str]) -> Vec<String> {
+        match parse(args).expect("valid").command {
+            Some(Command::Miri { args } | Command::Bench { args }) => args,
+            other => panic!("{other:?}"),
         }
-        assert!(text.lines().all(|l| l.len() <= 92), "{text}");
     }
 
     #[test]
-    fn wrap_breaks_between_words_and_keeps_long_words_whole() {
-        assert_eq!(wrap("aa bb cc", "> ", 7), "> aa bb\n> cc\n");
-        assert_eq!(wrap("abcdefghij", "> ", 5), "> abcdefghij\n");
+    fn miri_and_bench_pass_their_arguments_through_verbatim() {
+        assert_eq!(passed_through(&["miri", "--", "frame"]), ["--", "frame"]);
+        assert_eq!(
+            passed_through(&["miri", "frame", "--", "--exact"]),
+            ["frame", "--", "--exact"]
+        );
+        assert_eq!(
+            passed_through(&["bench", "--bench", "frames"]),
+            ["--bench", "frames"]
+        );
+        assert!(passed_through(&["bench"]).is_empty());
+    }
+
+    #[test]
+    fn commands_are_parsed_and_bad_ones_rejected() {
+        assert!(matches!(
+            parse(&["test"]).expect("valid").command,
+            Some(Command::Test)
+        ));
+        assert!(parse(&[]).expect("valid").command.is_none());
+        for bad in [&["test", "extra"][..], &["frob"], &["run", "--smp", "0"]] {
+            let error = parse(bad).expect_err("invalid");
+            assert_eq!(error.exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn help_names_every_command_and_the_environment() {
+        let help = Cli::command().render_long_help().to_string();
+        for command in [
+            "test",
+            "miri",
+            "bench",
+            "run",
+            "help",
+            "RVMM_STEP_TIMEOUT_SECS",
+        ] {
+            assert!(help.contains(command), "{command} in {help}");
+        }
+        let run = parse(&["help", "run"])
+            .expect_err("help is printed as an error")
+            .to_string();
+        assert!(
+            run.contains("--arch <ARCH>") && run.contains("- rv32: 32-bit, Sv32"),
+            "{run}"
+        );
     }
 
     #[test]

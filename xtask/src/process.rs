@@ -1,19 +1,22 @@
-//! Running a child process with its output streamed through us (tee-like) and a time limit.
+//! Child processes: a command line we can show in logs, run through duct, and the one thing duct
+//! leaves to us: a time limit that kills the whole process tree.
 //!
-//! Standard output is piped so every line can be scanned (for `test result:` lines) as it is
-//! printed; standard error is inherited, so cargo's progress and compiler errors appear as usual.
+//! A limited command starts as the leader of a new process group, so SIGKILL to the group ends
+//! cargo, the test binaries it started and QEMU alike (QEMU under `-icount sleep=off` ignores
+//! SIGTERM). The group is killed before its leader is reaped, so its id cannot have been reused.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
-use std::thread;
-use std::time::Duration;
+use std::process::ExitStatus;
+use std::sync::{Mutex, mpsc};
+use std::time::{Duration, Instant};
 
-/// A command line to run from the workspace root.
-#[derive(Debug, Clone)]
+use rustix::process::{Pid, Signal, kill_process_group};
+
+/// A command line to run from the workspace root, shown in logs as a shell user would type it.
+#[derive(Debug, Clone, Default)]
 pub struct Cmd {
     /// Program name, looked up on `PATH`.
     pub program: String,
@@ -21,291 +24,272 @@ pub struct Cmd {
     pub args: Vec<OsString>,
     /// Extra environment variables.
     pub env: Vec<(String, OsString)>,
-    /// Kill the command (and everything it started) after this long.
-    pub timeout: Option<Duration>,
-    /// Where the child's standard input comes from.
-    pub stdin: Input,
-}
-
-/// The child's standard input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Input {
-    /// Closed (`/dev/null`): the default, so nothing can wait for a user, in CI above all.
-    Closed,
-    /// Our own: for interactive children such as QEMU with its console on the terminal.
-    Terminal,
+    /// Kill the command and everything it started after this long.
+    pub limit: Option<Duration>,
 }
 
 impl Cmd {
-    /// `program args...`.
-    pub fn new<I, S>(program: &str, args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<OsString>,
-    {
+    /// `program args...`; `cargo` is the rustup proxy on `PATH` (not `$CARGO`), so that
+    /// `+nightly` works and the toolchain pinned in `rust-toolchain.toml` applies otherwise.
+    pub fn new<S: Into<OsString>>(program: &str, args: impl IntoIterator<Item = S>) -> Self {
+        let args = args.into_iter().map(Into::into).collect();
         Cmd {
-            program: program.to_string(),
-            args: args.into_iter().map(Into::into).collect(),
-            env: Vec::new(),
-            timeout: None,
-            stdin: Input::Closed,
+            program: program.into(),
+            args,
+            ..Cmd::default()
         }
     }
 
-    /// `cargo args...`, through the rustup proxy on `PATH` (not `$CARGO`), so that `+nightly`
-    /// works and the toolchain pinned in `rust-toolchain.toml` applies otherwise.
-    pub fn cargo<I, S>(args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<OsString>,
-    {
-        Cmd::new("cargo", args)
+    /// `cargo` with the words of `args`, for fixed command lines: `Cmd::cargo("fmt --all")`.
+    pub fn cargo(args: &str) -> Self {
+        Cmd::new("cargo", args.split_whitespace())
     }
 
     /// Appends arguments.
-    pub fn args<I, S>(mut self, args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<OsString>,
-    {
+    pub fn args<S: Into<OsString>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
         self.args.extend(args.into_iter().map(Into::into));
         self
     }
 
-    /// Sets an environment variable for the child.
-    pub fn env(mut self, key: &str, value: impl Into<OsString>) -> Self {
-        self.env.push((key.to_string(), value.into()));
-        self
-    }
-
-    /// Sets where standard input comes from.
-    pub fn stdin(mut self, input: Input) -> Self {
-        self.stdin = input;
-        self
-    }
-
     /// Sets the time limit.
-    pub fn timeout(mut self, limit: Duration) -> Self {
-        self.timeout = Some(limit);
-        self
-    }
-
-    /// The command as a shell user would type it (for logs).
-    pub fn display(&self) -> String {
-        let mut parts: Vec<String> = self
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={:?}", v.to_string_lossy()))
-            .collect();
-        parts.push(self.program.clone());
-        parts.extend(self.args.iter().map(|a| a.to_string_lossy().into_owned()));
-        parts.join(" ")
-    }
-
-    fn command(&self, dir: &Path) -> Command {
-        let mut command = Command::new(&self.program);
-        command
-            .args(&self.args)
-            .current_dir(dir)
-            .stdin(match self.stdin {
-                Input::Closed => Stdio::null(),
-                Input::Terminal => Stdio::inherit(),
-            })
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
-        command
-    }
-}
-
-/// How a streamed command ended.
-#[derive(Debug)]
-pub struct Finished {
-    /// The exit status.
-    pub status: ExitStatus,
-    /// True when the time limit killed it.
-    pub timed_out: bool,
-}
-
-impl Finished {
-    /// Exited with status zero within the time limit.
-    pub fn success(&self) -> bool {
-        self.status.success() && !self.timed_out
-    }
-
-    /// A short reason for the table when it did not succeed.
-    pub fn failure_note(&self, cmd: &Cmd) -> Option<String> {
-        if self.timed_out {
-            let limit = cmd.timeout.unwrap_or_default().as_secs();
-            Some(format!("timed out after {limit} s"))
-        } else if !self.status.success() {
-            Some(format!("{}", self.status))
-        } else {
-            None
+    pub fn timeout(self, limit: Duration) -> Self {
+        Cmd {
+            limit: Some(limit),
+            ..self
         }
     }
-}
 
-/// Runs `cmd` in `dir`, printing each line of its standard output as it arrives and handing it
-/// to `scan`. Standard input is closed: nothing here may wait for a user.
-pub fn run_streaming(cmd: &Cmd, dir: &Path, mut scan: impl FnMut(&str)) -> io::Result<Finished> {
-    let mut child = cmd.command(dir).stdout(Stdio::piped()).spawn()?;
-    let stdout = child.stdout.take().expect("stdout was piped");
-    let timed_out = Arc::new(AtomicBool::new(false));
-    let cancel_watchdog = cmd
-        .timeout
-        .map(|limit| spawn_watchdog(child.id(), limit, Arc::clone(&timed_out)));
-
-    // Even if reading fails, the child is waited for (and the watchdog cancelled) before the
-    // error is returned, so nothing is left running behind our back.
-    let streamed = stream_lines(stdout, &mut scan);
-    let status = child.wait()?;
-    if let Some(cancel) = cancel_watchdog {
-        // The watchdog may already be gone after firing; nothing to cancel then.
-        let _ = cancel.send(());
+    /// The command line, with its environment first.
+    pub fn display(&self) -> String {
+        let env = self.env.iter().map(|(k, v)| format!("{k}={v:?}"));
+        let args = self.args.iter().map(|a| a.to_string_lossy().into_owned());
+        let words: Vec<String> = env.chain([self.program.clone()]).chain(args).collect();
+        words.join(" ")
     }
-    streamed?;
-    Ok(Finished {
-        status,
-        timed_out: timed_out.load(Ordering::SeqCst),
-    })
+
+    /// The duct expression, run in `dir`, whose exit status is ours to judge. Standard input is
+    /// inherited: callers close it unless a user is meant to type (`cargo xtask run`).
+    pub fn expr(&self, dir: &Path) -> duct::Expression {
+        let expr = duct::cmd(&self.program, &self.args).dir(dir).unchecked();
+        self.env.iter().fold(expr, |e, (k, v)| e.env(k, v))
+    }
+
+    /// Runs with standard input closed and the output going straight to ours; `Err` says why it
+    /// failed.
+    pub fn run(&self, dir: &Path) -> Result<(), String> {
+        let ran = self.expr(dir).stdin_null().run();
+        match ran.map_err(|e| format!("`{}` could not start: {e}", self.display()))? {
+            out if out.status.success() => Ok(()),
+            out => Err(format!("`{}` failed ({})", self.display(), out.status)),
+        }
+    }
+
+    /// Runs with standard input closed and the output thrown away: did it succeed?
+    pub fn succeeds_quietly(&self, dir: &Path) -> bool {
+        let expr = self.expr(dir).stdin_null().stdout_null().stderr_null();
+        expr.run().is_ok_and(|out| out.status.success())
+    }
+
+    /// Runs in `dir` with standard input closed, printing each line of standard output as it
+    /// arrives and handing it to `scan`; standard error is inherited, so cargo's progress and
+    /// compiler errors appear as usual. At the time limit the whole process group is killed.
+    /// `Err` is a short reason for the summary table.
+    pub fn stream(&self, dir: &Path, scan: impl FnMut(&str) + Send) -> Result<(), String> {
+        let cannot = |e: io::Error| format!("could not run {}: {e}", self.program);
+        let (output, writer) = io::pipe().map_err(cannot)?;
+        let child =
+            Group::start(self.expr(dir).stdin_null().stdout_file(writer)).map_err(cannot)?;
+        let deadline = self.limit.map(|limit| Instant::now() + limit);
+        let (status, timed_out) = std::thread::scope(|scope| {
+            let (done, output_closed) = mpsc::channel();
+            let tee = scope.spawn(move || {
+                tee_lines(output, scan);
+                done.send(())
+            });
+            // The output closes when every process of the group has exited (or closed it); the
+            // leader's exit comes after. Both within the one deadline.
+            let closed = match deadline {
+                Some(d) => output_closed.recv_timeout(d.saturating_duration_since(Instant::now())),
+                None => output_closed.recv().map_err(Into::into),
+            };
+            let exited = closed.is_ok() && child.wait_until(deadline).is_ok_and(|s| s.is_some());
+            if !exited {
+                eprintln!("xtask: time limit reached, killing `{}`", self.display());
+                child.kill();
+            }
+            let status = child.wait();
+            let _ = tee.join();
+            (status, !exited)
+        });
+        match status.map_err(cannot)? {
+            _ if timed_out => Err(format!(
+                "timed out after {} s",
+                self.limit.unwrap_or_default().as_secs()
+            )),
+            status if !status.success() => Err(status.to_string()),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Prints each line of `from` as it arrives and hands it to `scan`, until end of file.
-fn stream_lines(from: impl Read, scan: &mut impl FnMut(&str)) -> io::Result<()> {
+fn tee_lines(from: impl Read, mut scan: impl FnMut(&str)) {
     let mut reader = BufReader::new(from);
     let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(());
-        }
-        // Test output may hold invalid UTF-8: shown lossily, which is fine for a log. `print!`
-        // rather than writing to `io::stdout()` so that libtest captures it in our own tests
-        // (a `test result:` line leaking out of them would be counted by an outer run).
+    while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
+        // Test output may hold invalid UTF-8: lossy is fine for a log. `print!` rather than
+        // `io::stdout()` so that libtest captures it in our own tests (a `test result:` line
+        // leaking out of them would be counted by an outer run).
         let line = String::from_utf8_lossy(&buf);
         print!("{line}");
-        io::stdout().flush()?;
+        let _ = io::stdout().flush();
         scan(line.trim_end_matches(['\n', '\r']));
+        buf.clear();
     }
 }
 
-/// Runs `cmd` in `dir` with its output going straight to ours and returns its status.
-pub fn run_inherited(cmd: &Cmd, dir: &Path) -> io::Result<ExitStatus> {
-    cmd.command(dir).status()
-}
+/// Process groups that are running, killed when we get Ctrl-C or SIGTERM: they are not in the
+/// terminal's foreground group, so the terminal's signal does not reach them.
+static RUNNING: Mutex<Vec<Pid>> = Mutex::new(Vec::new());
 
-/// Runs `cmd` in `dir` and returns its standard output if it exits successfully.
-pub fn capture(cmd: &Cmd, dir: &Path) -> io::Result<String> {
-    let output = cmd.command(dir).stderr(Stdio::piped()).output()?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(io::Error::other(format!(
-            "`{}` failed ({}): {}",
-            cmd.display(),
-            output.status,
-            stderr.trim()
-        )))
-    }
-}
-
-/// Starts a thread that kills `pid` and its descendants unless cancelled within `limit`.
-fn spawn_watchdog(pid: u32, limit: Duration, timed_out: Arc<AtomicBool>) -> mpsc::Sender<()> {
-    let (cancel, cancelled) = mpsc::channel::<()>();
-    thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(limit) {
-            timed_out.store(true, Ordering::SeqCst);
-            eprintln!(
-                "xtask: time limit of {} s reached, killing process {pid} and its children",
-                limit.as_secs()
-            );
-            kill_tree(pid);
+/// Installs the Ctrl-C / SIGTERM handler that kills every running group, then exits.
+pub fn kill_groups_on_interrupt() {
+    let installed = ctrlc::set_handler(|| {
+        for &group in RUNNING.lock().iter().flat_map(|groups| groups.iter()) {
+            let _ = kill_process_group(group, Signal::KILL);
         }
+        std::process::exit(130);
     });
-    cancel
-}
-
-/// Kills `root` and every process descending from it (cargo -> test binary -> ...), so that a
-/// hung test does not keep the pipe open. Linux only: the tree is read from `/proc`.
-fn kill_tree(root: u32) {
-    let mut victims = vec![root];
-    let parents = process_parents();
-    let mut i = 0;
-    while i < victims.len() {
-        let parent = victims[i];
-        victims.extend(
-            parents
-                .iter()
-                .filter(|&&(_, ppid)| ppid == parent)
-                .map(|&(pid, _)| pid),
-        );
-        i += 1;
+    if let Err(e) = installed {
+        eprintln!("xtask: no Ctrl-C handler ({e}): an interrupt may leave children running");
     }
-    // Children first is not needed with SIGKILL: nobody gets to react.
-    let _ = Command::new("kill")
-        .arg("-KILL")
-        .args(victims.iter().map(u32::to_string))
-        .stdin(Stdio::null())
-        .status();
 }
 
-/// `(pid, parent pid)` of every process visible in `/proc`.
-fn process_parents() -> Vec<(u32, u32)> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| {
-            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            Some((pid, parse_parent_pid(&stat)?))
-        })
-        .collect()
+/// A child started as the leader of its own process group.
+#[derive(Debug)]
+pub struct Group {
+    handle: duct::Handle,
+    pgid: Pid,
 }
 
-/// The parent pid from a `/proc/PID/stat` line: `pid (comm) state ppid ...`, where `comm` may
-/// itself contain spaces and parentheses, so parsing starts after the last `)`.
-fn parse_parent_pid(stat: &str) -> Option<u32> {
-    let after_comm = &stat[stat.rfind(')')? + 1..];
-    after_comm.split_whitespace().nth(1)?.parse().ok()
+impl Group {
+    /// Starts `expr` (one command, not a pipeline) in a new process group.
+    pub fn start(expr: duct::Expression) -> io::Result<Group> {
+        let expr = expr.before_spawn(|command| {
+            command.process_group(0);
+            Ok(())
+        });
+        let handle = expr.start()?;
+        let pid = handle
+            .pids()
+            .first()
+            .and_then(|&pid| Pid::from_raw(pid.try_into().ok()?));
+        let pgid = pid.ok_or_else(|| io::Error::other("the child has no pid"))?;
+        RUNNING
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .push(pgid);
+        Ok(Group { handle, pgid })
+    }
+
+    /// Waits until the leader exits or `deadline` passes (`None`: then it is still running and
+    /// not reaped, so the group is still ours).
+    pub fn wait_until(&self, deadline: Option<Instant>) -> io::Result<Option<ExitStatus>> {
+        match deadline {
+            Some(d) => Ok(self.handle.wait_deadline(d)?.map(|out| out.status)),
+            None => self.wait().map(Some),
+        }
+    }
+
+    /// Waits for the leader to exit.
+    pub fn wait(&self) -> io::Result<ExitStatus> {
+        let status = self.handle.wait()?.status;
+        RUNNING
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .retain(|&g| g != self.pgid);
+        Ok(status)
+    }
+
+    /// SIGKILL to every process of the group (they cannot catch it). Only before
+    /// [`Group::wait`] has returned: after, the id may belong to someone else.
+    pub fn kill(&self) {
+        // ESRCH: everyone has exited already (the leader as a zombie); nothing to do.
+        let _ = kill_process_group(self.pgid, Signal::KILL);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn parent_pid_is_read_after_the_command_name() {
-        assert_eq!(parse_parent_pid("42 (cargo) S 7 42 42 0 -1"), Some(7));
-        assert_eq!(parse_parent_pid("43 (a) b (c) R 12 43 43"), Some(12));
-        assert_eq!(parse_parent_pid("garbage"), None);
+    fn stream(script: &str, limit: Option<Duration>) -> (Result<(), String>, Vec<String>) {
+        let cmd = Cmd {
+            limit,
+            ..Cmd::new("sh", ["-c", script])
+        };
+        let mut seen = Vec::new();
+        let result = cmd.stream(Path::new("."), |line| seen.push(line.to_string()));
+        (result, seen)
     }
 
     #[test]
     fn streams_lines_to_the_scanner_and_reports_the_status() {
-        let cmd = Cmd::new("sh", ["-c", "echo one; echo two; exit 3"]);
-        let mut seen = Vec::new();
-        let finished = run_streaming(&cmd, Path::new("."), |line| seen.push(line.to_string()))
-            .expect("sh runs");
-        assert_eq!(seen, ["one", "two"]);
-        assert_eq!(finished.status.code(), Some(3));
-        assert!(!finished.timed_out);
+        let (result, seen) = stream("echo one; echo two; exit 3", None);
         assert_eq!(
-            finished.failure_note(&cmd).as_deref(),
-            Some("exit status: 3")
+            (result, seen),
+            (
+                Err("exit status: 3".into()),
+                vec!["one".into(), "two".into()]
+            )
         );
+        assert_eq!(stream("true", None).0, Ok(()));
+        let missing = Cmd::new("/nonexistent/xtask-probe", [""; 0]).stream(Path::new("."), |_| {});
+        assert!(missing.is_err_and(|e| e.starts_with("could not run /nonexistent/xtask-probe")));
     }
 
     #[test]
     fn a_time_limit_kills_the_command_and_its_children() {
-        // The grandchild `sleep` holds the pipe open; only killing the tree ends the read.
-        let cmd = Cmd::new("sh", ["-c", "echo started; sleep 300; echo never"])
-            .timeout(Duration::from_millis(300));
-        let mut seen = Vec::new();
-        let finished = run_streaming(&cmd, Path::new("."), |line| seen.push(line.to_string()))
-            .expect("sh runs");
-        assert!(finished.timed_out);
-        assert!(!finished.success());
-        assert!(!seen.iter().any(|line| line == "never"), "{seen:?}");
+        // The grandchild `sleep` holds the pipe open and the shell ignores SIGTERM as QEMU
+        // does: only SIGKILL to the whole group ends the read.
+        let script = "trap '' TERM; echo started; sleep 300; echo never";
+        let (result, seen) = stream(script, Some(Duration::from_millis(300)));
+        assert_eq!(
+            (result, seen),
+            (Err("timed out after 0 s".into()), vec!["started".into()])
+        );
+    }
+
+    #[test]
+    fn a_grandchild_left_on_the_pipe_after_the_child_exits_is_killed_at_the_limit() {
+        let (result, seen) = stream(
+            "(sleep 300; echo late) & echo bye",
+            Some(Duration::from_millis(300)),
+        );
+        assert_eq!(
+            (result, seen),
+            (Err("timed out after 0 s".into()), vec!["bye".into()])
+        );
+    }
+
+    #[test]
+    fn run_names_the_command_when_it_fails() {
+        let dir = Path::new(".");
+        let failing = Cmd::new("sh", ["-c", "exit 1"]);
+        assert_eq!(
+            failing.run(dir),
+            Err("`sh -c exit 1` failed (exit status: 1)".into())
+        );
+        assert!(!failing.succeeds_quietly(dir) && Cmd::new("true", [""; 0]).succeeds_quietly(dir));
+    }
+
+    #[test]
+    fn display_shows_the_environment_first() {
+        let env = vec![("MIRIFLAGS".into(), "-Zx".into())];
+        let cmd = Cmd {
+            env,
+            ..Cmd::new("cargo", ["test", "--lib"])
+        };
+        assert_eq!(cmd.display(), "MIRIFLAGS=\"-Zx\" cargo test --lib");
     }
 }

@@ -2,67 +2,71 @@
 //!
 //! Every test binary (unit tests, integration tests, doctests, under Miri or not) ends with one
 //! line such as `test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out;
-//! finished in 0.01s`. Summing those lines is the only way to count tests across a whole
-//! `cargo test` run without a JSON format that needs nightly.
+//! finished in 0.01s`. Summing those lines counts the tests of a whole `cargo test` run without
+//! a JSON format that needs nightly.
 
 use std::time::Duration;
 
-/// One `test result:` line, as libtest printed it.
+/// Test counts: one `test result:` line, or the sum over every such line a step printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TestResult {
-    /// `ok` (true) or `FAILED` (false).
-    pub ok: bool,
+pub struct Tally {
     /// Tests that passed.
     pub passed: u64,
     /// Tests that failed.
     pub failed: u64,
     /// Tests marked `#[ignore]`.
     pub ignored: u64,
-    /// Benchmarks measured (`#[bench]`).
-    pub measured: u64,
-    /// Tests not run because of a name filter.
-    pub filtered_out: u64,
+    /// How many `test result:` lines (test binaries, doctest runs) or boots were counted.
+    pub binaries: u64,
 }
 
-/// Parses one line of test output; `None` unless it is a libtest summary line.
-///
-/// Colour escapes are stripped first, so the line may come from a terminal-coloured run.
-pub fn parse_result_line(line: &str) -> Option<TestResult> {
-    let line = strip_ansi(line);
-    let rest = line.trim_start().strip_prefix("test result: ")?;
-    let (status, counts) = rest.split_once(". ")?;
-    let ok = match status {
-        "ok" => true,
-        "FAILED" => false,
-        _ => return None,
-    };
-    let mut result = TestResult {
-        ok,
-        ..TestResult::default()
-    };
-    let mut saw_passed = false;
-    for item in counts.split(';') {
-        let mut words = item.split_whitespace();
-        let (Some(number), Some(what)) = (words.next(), words.next()) else {
-            continue;
+impl Tally {
+    /// Parses one line of test output; `None` unless it is a libtest summary line, in which
+    /// case `binaries` is 1. Colour escapes are stripped first.
+    pub fn parse(line: &str) -> Option<Tally> {
+        let line = strip_ansi(line);
+        let (status, counts) = line
+            .trim_start()
+            .strip_prefix("test result: ")?
+            .split_once(". ")?;
+        if status != "ok" && status != "FAILED" {
+            return None;
+        }
+        let mut tally = Tally {
+            binaries: 1,
+            ..Tally::default()
         };
-        let Ok(number) = number.parse::<u64>() else {
-            continue; // "finished in 0.01s"
-        };
-        let slot = match what {
-            "passed" => {
-                saw_passed = true;
-                &mut result.passed
+        let mut saw_passed = false;
+        for item in counts.split(';') {
+            let mut words = item.split_whitespace();
+            let (Some(Ok(n)), Some(what)) = (words.next().map(str::parse), words.next()) else {
+                continue; // "finished in 0.01s"
+            };
+            match what {
+                "passed" => (tally.passed, saw_passed) = (n, true),
+                "failed" => tally.failed = n,
+                "ignored" => tally.ignored = n,
+                _ => {}
             }
-            "failed" => &mut result.failed,
-            "ignored" => &mut result.ignored,
-            "measured" => &mut result.measured,
-            "filtered" => &mut result.filtered_out,
-            _ => continue,
-        };
-        *slot = number;
+        }
+        saw_passed.then_some(tally)
     }
-    saw_passed.then_some(result)
+
+    /// Scans one output line and adds it if it is a summary line.
+    pub fn scan(&mut self, line: &str) {
+        if let Some(result) = Tally::parse(line) {
+            *self += result;
+        }
+    }
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, other: Tally) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.ignored += other.ignored;
+        self.binaries += other.binaries;
+    }
 }
 
 /// Removes ANSI CSI escape sequences (`ESC [ ... letter`), as used for colours.
@@ -70,67 +74,47 @@ fn strip_ansi(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.next() == Some('[') {
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
+        if c != '\u{1b}' {
+            out.push(c);
+        } else if chars.next() == Some('[') {
+            chars.by_ref().find(char::is_ascii_alphabetic);
         }
-        out.push(c);
     }
     out
 }
 
-/// Test counts summed over every `test result:` line a step printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Tally {
-    /// Tests that passed.
-    pub passed: u64,
-    /// Tests that failed.
-    pub failed: u64,
-    /// Tests that were ignored.
-    pub ignored: u64,
-    /// How many `test result:` lines were seen (test binaries and doctest runs).
-    pub binaries: u64,
-}
-
-impl Tally {
-    /// Adds one parsed summary line.
-    pub fn add(&mut self, result: &TestResult) {
-        self.passed += result.passed;
-        self.failed += result.failed;
-        self.ignored += result.ignored;
-        self.binaries += 1;
-    }
-
-    /// Scans one output line and adds it if it is a summary line.
-    pub fn scan(&mut self, line: &str) {
-        if let Some(result) = parse_result_line(line) {
-            self.add(&result);
-        }
-    }
-}
-
-/// What one step ended with.
+/// What a step ended with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepReport {
-    /// The step's name, as shown in the table.
-    pub name: String,
-    /// Whether the step succeeded (exit status zero, no timeout).
+pub struct Outcome {
+    /// Whether the step succeeded (exit status zero, no timeout, console as expected).
     pub success: bool,
     /// Test counts for steps that run tests; `None` for checks such as fmt or a build.
     pub tests: Option<Tally>,
-    /// Wall time the step took.
-    pub elapsed: Duration,
     /// Why it failed, when known (exit status, timeout, spawn error).
     pub note: Option<String>,
 }
 
-impl StepReport {
+impl Outcome {
+    /// Success when `result` is `Ok`; its error is the note.
+    pub fn of(result: Result<(), String>, tests: Option<Tally>) -> Self {
+        Outcome {
+            success: result.is_ok(),
+            tests,
+            note: result.err(),
+        }
+    }
+
+    /// Adds the result of a part of a step: it fails if the part did, counts add up, notes
+    /// are joined.
+    pub fn absorb(&mut self, part: Outcome) {
+        self.success &= part.success;
+        *self.tests.get_or_insert_default() += part.tests.unwrap_or_default();
+        self.note = match (self.note.take(), part.note) {
+            (Some(before), Some(note)) => Some(format!("{before}; {note}")),
+            (before, note) => before.or(note),
+        };
+    }
+
     /// The step's contribution to the final `N passed, M failed` line.
     ///
     /// A test step counts its tests; if it failed without any failing test (it did not compile,
@@ -146,6 +130,17 @@ impl StepReport {
     }
 }
 
+/// A step's name, outcome and wall time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    /// The step's name, as shown in the table.
+    pub name: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Wall time the step took.
+    pub elapsed: Duration,
+}
+
 /// The reports of all steps of one command, in order.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -156,15 +151,13 @@ pub struct Summary {
 impl Summary {
     /// Total `(passed, failed)` over all steps.
     pub fn totals(&self) -> (u64, u64) {
-        self.reports
-            .iter()
-            .map(StepReport::counts)
-            .fold((0, 0), |(p, f), (dp, df)| (p + dp, f + df))
+        let counts = self.reports.iter().map(|r| r.outcome.counts());
+        counts.fold((0, 0), |(p, f), (dp, df)| (p + dp, f + df))
     }
 
     /// True when every step succeeded and no test failed.
     pub fn all_ok(&self) -> bool {
-        self.totals().1 == 0 && self.reports.iter().all(|r| r.success)
+        self.totals().1 == 0 && self.reports.iter().all(|r| r.outcome.success)
     }
 
     /// The summary table followed by the final `N passed, M failed` line.
@@ -176,33 +169,32 @@ impl Summary {
             .chain([4])
             .max()
             .unwrap_or(4);
-        let mut out = String::new();
-        out.push_str(&format!(
+        let mut out = format!(
             "{:<width$}  {:<6}  {:>7}  {:>6}  {:>7}  {:>8}  note\n",
             "step", "result", "passed", "failed", "ignored", "time"
-        ));
+        );
         for report in &self.reports {
-            let (passed, failed) = report.counts();
-            let (passed, ignored) = match report.tests {
+            let Outcome {
+                success,
+                tests,
+                note,
+            } = &report.outcome;
+            let (passed, failed) = report.outcome.counts();
+            let (passed, ignored) = match tests {
                 Some(tally) => (passed.to_string(), tally.ignored.to_string()),
                 None => ("-".to_string(), "-".to_string()),
             };
             let row = format!(
-                "{:<width$}  {:<6}  {:>7}  {:>6}  {:>7}  {:>7.1}s  {}",
+                "{:<width$}  {:<6}  {passed:>7}  {failed:>6}  {ignored:>7}  {:>7.1}s  {}",
                 report.name,
-                if report.success { "ok" } else { "FAILED" },
-                passed,
-                failed,
-                ignored,
+                if *success { "ok" } else { "FAILED" },
                 report.elapsed.as_secs_f64(),
-                report.note.as_deref().unwrap_or(""),
+                note.as_deref().unwrap_or(""),
             );
             out.push_str(row.trim_end());
             out.push('\n');
         }
-        out.push_str(&final_line(self.totals()));
-        out.push('\n');
-        out
+        out + &final_line(self.totals()) + "\n"
     }
 }
 
@@ -215,30 +207,23 @@ pub fn final_line((passed, failed): (u64, u64)) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_an_ok_unit_test_line() {
-        let line = "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 3 filtered out; \
-                    finished in 0.04s";
-        assert_eq!(
-            parse_result_line(line),
-            Some(TestResult {
-                ok: true,
-                passed: 12,
-                failed: 0,
-                ignored: 1,
-                measured: 0,
-                filtered_out: 3,
-            })
-        );
+    fn tally(passed: u64, failed: u64, ignored: u64, binaries: u64) -> Tally {
+        Tally {
+            passed,
+            failed,
+            ignored,
+            binaries,
+        }
     }
 
     #[test]
-    fn parses_a_failed_line() {
-        let line = "test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; \
-                    0 filtered out; finished in 0.00s";
-        let result = parse_result_line(line).expect("a summary line");
-        assert!(!result.ok);
-        assert_eq!((result.passed, result.failed), (3, 1));
+    fn parses_ok_and_failed_lines() {
+        let ok = "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 3 filtered out; \
+                  finished in 0.04s";
+        assert_eq!(Tally::parse(ok), Some(tally(12, 0, 1, 1)));
+        let failed = "test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; \
+                      0 filtered out; finished in 0.00s";
+        assert_eq!(Tally::parse(failed), Some(tally(3, 1, 0, 1)));
     }
 
     #[test]
@@ -251,17 +236,9 @@ test mm/src/frame/mod.rs - frame (line 7) - compile ... ok
 test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.61s
 
 all doctests ran in 0.71s; merged doctests compilation took 0.09s";
-        let mut tally = Tally::default();
-        output.lines().for_each(|line| tally.scan(line));
-        assert_eq!(
-            tally,
-            Tally {
-                passed: 2,
-                failed: 0,
-                ignored: 0,
-                binaries: 1
-            }
-        );
+        let mut sum = Tally::default();
+        output.lines().for_each(|line| sum.scan(line));
+        assert_eq!(sum, tally(2, 0, 0, 1));
     }
 
     #[test]
@@ -291,32 +268,19 @@ running 0 tests
 
 test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s
 ";
-        let mut tally = Tally::default();
-        output.lines().for_each(|line| tally.scan(line));
-        assert_eq!(
-            tally,
-            Tally {
-                passed: 2,
-                failed: 1,
-                ignored: 1,
-                binaries: 2
-            }
-        );
+        let mut sum = Tally::default();
+        output.lines().for_each(|line| sum.scan(line));
+        assert_eq!(sum, tally(2, 1, 1, 2));
     }
 
     #[test]
     fn strips_colour_escapes() {
         let line = "test result: \u{1b}[32mok\u{1b}[0m. 5 passed; 0 failed; 0 ignored; \
                     0 measured; 0 filtered out; finished in 0.00s";
-        let result = parse_result_line(line).expect("a coloured summary line");
-        assert!(result.ok);
-        assert_eq!(result.passed, 5);
+        assert_eq!(Tally::parse(line), Some(tally(5, 0, 0, 1)));
         let failed = "test result: \u{1b}[31mFAILED\u{1b}[0m. 0 passed; 2 failed; 0 ignored; \
                       0 measured; 0 filtered out; finished in 0.00s";
-        assert_eq!(
-            parse_result_line(failed).map(|r| (r.ok, r.failed)),
-            Some((false, 2))
-        );
+        assert_eq!(Tally::parse(failed), Some(tally(0, 2, 0, 1)));
     }
 
     #[test]
@@ -331,87 +295,74 @@ test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; fini
             "error: test failed, to rerun pass `-p rvmm --lib`",
             "all doctests ran in 0.71s; merged doctests compilation took 0.09s",
         ] {
-            assert_eq!(parse_result_line(line), None, "{line:?}");
+            assert_eq!(Tally::parse(line), None, "{line:?}");
         }
     }
 
     fn report(name: &str, success: bool, tests: Option<Tally>) -> StepReport {
+        let outcome = Outcome::of(if success { Ok(()) } else { Err("why".into()) }, tests);
+        let elapsed = Duration::from_millis(1500);
         StepReport {
-            name: name.to_string(),
-            success,
-            tests,
-            elapsed: Duration::from_millis(1500),
-            note: None,
+            name: name.into(),
+            outcome,
+            elapsed,
         }
     }
 
     #[test]
-    fn a_failed_check_counts_as_one_failure_and_a_passed_check_as_nothing() {
-        assert_eq!(report("fmt", true, None).counts(), (0, 0));
-        assert_eq!(report("clippy", false, None).counts(), (0, 1));
+    fn a_check_counts_one_failure_when_it_fails_and_nothing_when_it_passes() {
+        assert_eq!(report("fmt", true, None).outcome.counts(), (0, 0));
+        assert_eq!(report("clippy", false, None).outcome.counts(), (0, 1));
     }
 
     #[test]
     fn a_test_step_that_failed_without_failing_tests_adds_one_failure() {
-        let compiled_none = Tally::default();
-        assert_eq!(report("tests", false, Some(compiled_none)).counts(), (0, 1));
-        let failing = Tally {
-            passed: 3,
-            failed: 1,
-            ignored: 0,
-            binaries: 1,
-        };
-        assert_eq!(report("tests", false, Some(failing)).counts(), (3, 1));
+        let counts = |tests| report("tests", false, Some(tests)).outcome.counts();
+        assert_eq!(counts(Tally::default()), (0, 1));
+        assert_eq!(counts(tally(3, 1, 0, 1)), (3, 1));
     }
 
     #[test]
     fn the_table_ends_with_the_final_line_and_totals_all_steps() {
-        let tests = Tally {
-            passed: 40,
-            failed: 2,
-            ignored: 1,
-            binaries: 3,
-        };
+        let tests = [None, Some(tally(40, 2, 1, 3)), Some(tally(7, 0, 0, 1))];
+        let reports = ["fmt", "host tests", "miri"].into_iter().zip(tests);
+        let reports = reports.map(|(name, tests)| report(name, name == "miri", tests));
         let summary = Summary {
-            reports: vec![
-                report("fmt", false, None),
-                report("host tests", false, Some(tests)),
-                report(
-                    "miri",
-                    true,
-                    Some(Tally {
-                        passed: 7,
-                        ..Tally::default()
-                    }),
-                ),
-            ],
+            reports: reports.collect(),
         };
-        assert_eq!(summary.totals(), (47, 3));
         assert!(!summary.all_ok());
-        let rendered = summary.render();
-        assert_eq!(rendered.lines().last(), Some("47 passed, 3 failed"));
-        assert_eq!(rendered.lines().count(), 1 + 3 + 1);
-        assert!(
-            rendered
-                .lines()
-                .nth(2)
-                .is_some_and(|l| l.starts_with("host tests  FAILED"))
-        );
-        assert!(
-            rendered.lines().all(|l| l == l.trim_end()),
-            "no trailing blanks"
+        assert_eq!(
+            summary.render(),
+            "\
+step        result   passed  failed  ignored      time  note
+fmt         FAILED        -       1        -      1.5s  why
+host tests  FAILED       40       2        1      1.5s  why
+miri        ok            7       0        0      1.5s
+47 passed, 3 failed
+"
         );
     }
 
     #[test]
     fn an_all_green_summary_is_ok() {
-        let summary = Summary {
-            reports: vec![
-                report("fmt", true, None),
-                report("tests", true, Some(Tally::default())),
-            ],
-        };
+        let reports = vec![
+            report("fmt", true, None),
+            report("t", true, Some(tally(1, 0, 0, 1))),
+        ];
+        let summary = Summary { reports };
         assert!(summary.all_ok());
-        assert_eq!(final_line(summary.totals()), "0 passed, 0 failed");
+        assert_eq!(final_line(summary.totals()), "1 passed, 0 failed");
+    }
+
+    #[test]
+    fn absorbing_parts_adds_counts_and_joins_notes() {
+        let part = |result: Result<(), &str>, passed| {
+            Outcome::of(result.map_err(String::from), Some(tally(passed, 0, 0, 1)))
+        };
+        let mut total = part(Ok(()), 1);
+        total.absorb(part(Err("a"), 2));
+        total.absorb(part(Err("b"), 3));
+        let expected = Outcome::of(Err("a; b".into()), Some(tally(6, 0, 0, 3)));
+        assert_eq!(total, expected);
     }
 }
