@@ -206,7 +206,9 @@ fn start_processes(info: &BootInfo, procs: usize) {
         );
     }
     let ms = csr::time() * 1000 / info.timebase_hz.max(1);
-    println!("boot: {procs} process slots, {tick_ms} ms time slice; init starts {ms} ms after reset");
+    println!(
+        "boot: {procs} process slots, {tick_ms} ms time slice; init starts {ms} ms after reset"
+    );
 }
 
 /// Waits (a bounded time) until every hart the device tree lists has switched to the kernel

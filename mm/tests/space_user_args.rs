@@ -55,7 +55,10 @@ fn strings_and_pointers_land_where_a_program_reads_them<M: Mode>() {
     assert_eq!(v.sp.as_usize() % 16, 0);
     let top = stack_top::<M>();
     assert!(v.sp.as_usize() < top && top - v.sp.as_usize() <= 64);
-    assert_eq!(read_back(&space, v.argv.as_usize(), 3), args.map(<[u8]>::to_vec));
+    assert_eq!(
+        read_back(&space, v.argv.as_usize(), 3),
+        args.map(<[u8]>::to_vec)
+    );
     // The last string ends right under the stack top.
     assert_eq!(string(&space, top - 5), b"sbrk");
     assert_eq!(stack_pages(&space), 1);

@@ -35,13 +35,13 @@ fn readable_and_writable_checks_agree_with_the_copies<M: Mode>() {
     let text = rvmm::space::user::USER_TEXT_START;
     let top = stack_top::<M>();
     let cases = [
-        (brk - 16, 16),          // ends exactly at the break
-        (brk - 16, 17),          // runs past it
-        (text, 8),               // program text: readable, not writable
-        (0, 1),                  // page 0
-        (top, 8),                // the trap frame: not user memory
-        (usize::MAX - 3, 8),     // wraps
-        (top - 8, 0),            // empty
+        (brk - 16, 16),      // ends exactly at the break
+        (brk - 16, 17),      // runs past it
+        (text, 8),           // program text: readable, not writable
+        (0, 1),              // page 0
+        (top, 8),            // the trap frame: not user memory
+        (usize::MAX - 3, 8), // wraps
+        (top - 8, 0),        // empty
     ];
     let mut buf = [0u8; 32];
     for (addr, len) in cases {

@@ -50,6 +50,18 @@ impl fmt::Display for ExpectError {
     }
 }
 
+impl ExpectError {
+    /// What went wrong, without the transcript (which the caller prints once).
+    pub fn short(&self) -> String {
+        let why = if self.timed_out {
+            "not seen in time"
+        } else {
+            "the console ended first"
+        };
+        format!("`{}` {why}", self.pattern)
+    }
+}
+
 impl Console {
     /// Starts `cmd` in `dir` (in its own process group) with piped standard input and output.
     pub fn start(cmd: &Cmd, dir: &Path) -> io::Result<Console> {
@@ -83,11 +95,14 @@ impl Console {
         })
     }
 
+    /// Writes `keys` to the child's standard input as they are (no newline): a control key.
+    pub fn press(&mut self, keys: &str) -> io::Result<()> {
+        let input = self.input.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
+        input.write_all(keys.as_bytes())?;
+        input.flush()
+    }
+
     /// Writes `line` and a newline to the child's standard input.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the shell tests of the next issue type")
-    )]
     pub fn send(&mut self, line: &str) -> io::Result<()> {
         let input = self.input.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
         input.write_all(format!("{line}\n").as_bytes())?;

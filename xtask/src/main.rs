@@ -9,8 +9,10 @@
 mod console;
 mod inventory;
 mod process;
+mod programs;
 mod qemu;
 mod setup;
+mod shell;
 mod steps;
 mod summary;
 
@@ -38,9 +40,15 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Install missing prerequisites, then fmt check, clippy -D warnings, host tests, the
-    /// unsafe inventory, riscv64/riscv32 library builds, the kernel's fmt/clippy/build and its
-    /// in-kernel tests booted in QEMU for rv64 and rv32, and Miri; ends with `N passed, M failed`
-    Test,
+    /// unsafe inventory, riscv64/riscv32 library builds, the kernel's and the user programs'
+    /// fmt/clippy/build, and for rv64 and rv32 the in-kernel tests, `memtests` and the shell
+    /// booted in QEMU, and Miri; ends with `N passed, M failed`
+    Test {
+        /// Run only the steps whose name contains this text (e.g. `--step "rv32 shell"`); the
+        /// earlier steps they need (builds) are not run for you.
+        #[arg(long, value_name = "TEXT")]
+        step: Option<String>,
+    },
     /// The library tests (rvmm, umalloc) under Miri with -Zmiri-strict-provenance (MIRIFLAGS
     /// from the environment are kept); e.g. `cargo xtask miri -- frame`
     Miri {
@@ -84,7 +92,13 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => {
             return qemu::run(root, &args).map_or_else(fail, |()| ExitCode::SUCCESS);
         }
-        Some(Command::Test) => setup::ensure_all(root).map(|()| steps::test_suite(root)),
+        Some(Command::Test { step }) => setup::ensure_all(root).map(|()| {
+            let all = steps::test_suite(root);
+            match step {
+                Some(text) => all.into_iter().filter(|s| s.name.contains(&text)).collect(),
+                None => all,
+            }
+        }),
         // Without arguments, exactly the suite's step; with a filter or flags, one command.
         Some(Command::Miri { args }) => setup::ensure_miri(root).map(|()| match args.is_empty() {
             true => vec![steps::miri_suite_step()],
@@ -163,7 +177,11 @@ mod tests {
     fn commands_are_parsed_and_bad_ones_rejected() {
         assert!(matches!(
             parse(&["test"]).expect("valid").command,
-            Some(Command::Test)
+            Some(Command::Test { step: None })
+        ));
+        assert!(matches!(
+            parse(&["test", "--step", "rv32 shell"]).expect("valid").command,
+            Some(Command::Test { step: Some(s) }) if s == "rv32 shell"
         ));
         assert!(parse(&[]).expect("valid").command.is_none());
         for bad in [&["test", "extra"][..], &["frob"], &["run", "--smp", "0"]] {

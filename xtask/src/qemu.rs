@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use crate::console::Console;
 use crate::process::Cmd;
-use crate::setup;
 use crate::steps::Step;
 use crate::summary::{Outcome, Tally};
+use crate::{programs, setup, shell};
 
 /// A kernel width: its Rust target and its QEMU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -50,11 +50,15 @@ impl Arch {
     }
 }
 
-/// Where kernel builds go: `$CARGO_TARGET_DIR/kernel` when that is set, else
-/// `target/kernel` in the workspace root (both ignored by git).
-fn target_dir(root: &Path) -> PathBuf {
+/// Where builds go: `$CARGO_TARGET_DIR` when that is set, else `target` in the workspace root
+/// (both ignored by git).
+pub fn build_root(root: &Path) -> PathBuf {
     root.join(env::var_os("CARGO_TARGET_DIR").unwrap_or("target".into()))
-        .join("kernel")
+}
+
+/// Where kernel builds go: `kernel` under the build root.
+fn target_dir(root: &Path) -> PathBuf {
+    build_root(root).join("kernel")
 }
 
 /// `cargo SUBCOMMAND --release --manifest-path kernel/Cargo.toml --target T --target-dir D`.
@@ -114,9 +118,10 @@ impl Boot {
     }
 
     /// The QEMU command line: no firmware (`-bios none`, the kernel starts in M-mode) and the
-    /// serial console on standard input and output.
+    /// serial console on standard input and output, multiplexed with QEMU's monitor (Ctrl-A X
+    /// quits). Not `-nographic`: with it, bytes piped to standard input never reach the UART.
     pub fn command(&self) -> Cmd {
-        let board = "-machine virt -bios none -nographic -m";
+        let board = "-machine virt -bios none -display none -serial mon:stdio -m";
         let cmd = Cmd::new(self.arch.qemu(), board.split(' ')).args([&self.mem, "-smp"]);
         let mut cmd = cmd
             .args([self.smp.to_string()])
@@ -149,6 +154,10 @@ pub struct RunArgs {
     /// Kernel boot arguments (arrive as /chosen/bootargs), e.g. `log=debug`.
     #[arg(long, value_name = "ARGS")]
     append: Option<String>,
+    /// Start QEMU halted, waiting for gdb on port 1234, and print the command that attaches
+    /// gdb with the kernel's symbols.
+    #[arg(long)]
+    gdb: bool,
     /// Passed to QEMU as they are, e.g. `-- -s -S` to wait for gdb.
     #[arg(last = true, value_name = "QEMU-ARGS")]
     qemu_args: Vec<String>,
@@ -156,30 +165,43 @@ pub struct RunArgs {
 
 impl RunArgs {
     /// The boot these arguments ask for.
-    fn boot(&self, root: &Path) -> Boot {
+    fn boot(&self, root: &Path, initrd: PathBuf) -> Boot {
         let (mem, smp, append) = (self.mem.clone(), self.smp, self.append.clone());
-        let extra = self.qemu_args.clone();
+        let mut extra = self.qemu_args.clone();
+        if self.gdb {
+            extra.extend(["-s".into(), "-S".into()]);
+        }
         Boot {
             mem,
             smp,
             append,
             extra,
+            initrd: Some(initrd),
             ..Boot::new(root, self.arch)
         }
     }
 }
 
-/// `cargo xtask run`: installs what is missing, builds the kernel and boots it with the console
-/// on this terminal until the user quits QEMU (Ctrl-A X).
+/// `cargo xtask run`: installs what is missing, builds the kernel and the user programs, packs
+/// the programs, and boots with the console on this terminal until the user quits QEMU
+/// (Ctrl-A X).
 pub fn run(root: &Path, args: &RunArgs) -> Result<(), String> {
     let arch = args.arch;
     setup::ensure_pinned_toolchain(root).map_err(|e| e.to_string())?;
     setup::ensure_qemu(root, arch).map_err(|e| e.to_string())?;
-    let build = kernel_cargo(root, "build", arch);
-    println!("xtask: {}", build.display());
-    build.run(root)?;
-    let qemu = args.boot(root).command();
+    for build in [
+        kernel_cargo(root, "build", arch),
+        programs::cargo(root, "build", arch),
+    ] {
+        println!("xtask: {}", build.display());
+        build.run(root)?;
+    }
+    let archive = programs::pack(root, arch)?;
+    let qemu = args.boot(root, archive).command();
     println!("xtask: {}\nxtask: quit QEMU with Ctrl-A X", qemu.display());
+    if args.gdb {
+        print_gdb_command(root, arch);
+    }
     // Standard input stays ours: the user types on the kernel's console.
     match qemu.expr(root).run() {
         Ok(out) if out.status.success() => Ok(()),
@@ -188,27 +210,81 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<(), String> {
     }
 }
 
+/// Says how to attach gdb to a QEMU started with `-s -S`.
+fn print_gdb_command(root: &Path, arch: Arch) {
+    let gdb = ["gdb-multiarch", "riscv64-unknown-elf-gdb", "gdb"]
+        .into_iter()
+        .find(|g| Cmd::new(g, ["--version"]).succeeds_quietly(root));
+    let elf = kernel_elf(root, arch);
+    let target = ["riscv:rv64", "riscv:rv32"][arch as usize];
+    match gdb {
+        Some(gdb) => println!(
+            "xtask: QEMU waits for gdb; in another terminal:\n  {gdb} {} -ex 'set architecture \
+             {target}' -ex 'target remote :1234'",
+            elf.display()
+        ),
+        None => println!(
+            "xtask: QEMU waits for gdb on port 1234; no gdb with RISC-V support found \
+             (install gdb-multiarch), then: gdb-multiarch {} -ex 'target remote :1234'",
+            elf.display()
+        ),
+    }
+}
+
+/// The boot the suite's program steps use: the programs' archive, 128 MiB, 4 harts.
+pub fn with_programs(root: &Path, arch: Arch) -> Result<Boot, String> {
+    Ok(Boot {
+        initrd: Some(programs::pack(root, arch)?),
+        ..Boot::new(root, arch)
+    })
+}
+
 /// Time limit of one test boot. The slowest test stamps all of RAM; both widths take well
 /// under a minute on a 2-core machine, so this only catches hangs.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Time limit of the `memtests` boot: a few minutes of guest work under `-icount` (all harts
+/// on one host thread), with room for a loaded machine.
+const MEMTESTS_TIMEOUT: Duration = Duration::from_secs(900);
+
 /// Time limit of the short boots that must fail in a given way.
 const FAILING_BOOT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The kernel's steps of `cargo xtask test`: fmt, then for each width clippy, a release build
-/// and its boots: the in-kernel tests, broken device trees, a panic.
+/// The kernel's and the programs' steps of `cargo xtask test`: fmt, then for each width
+/// clippy and a release build of both, and the boots: the in-kernel tests, `memtests`, the
+/// shell driven as a person would, broken device trees, a panic.
 pub fn test_steps(root: &Path, limit: Duration) -> Vec<Step> {
-    let manifest = ["--manifest-path", "kernel/Cargo.toml", "--", "--check"];
-    let fmt = Cmd::cargo("fmt").args(manifest).timeout(limit);
-    let mut steps = vec![Step::check("kernel fmt", fmt)];
+    let mut steps = Vec::new();
+    for (what, dir) in [("kernel", "kernel"), ("user", "user")] {
+        let manifest = format!("{dir}/Cargo.toml");
+        let fmt = Cmd::cargo("fmt").args(["--manifest-path", &manifest, "--", "--check"]);
+        steps.push(Step::check(&format!("{what} fmt"), fmt.timeout(limit)));
+    }
     for arch in Arch::ALL {
         let name = arch.name();
-        let clippy = kernel_cargo(root, "clippy", arch).args(["--", "-D", "warnings"]);
-        let build = kernel_cargo(root, "build", arch);
+        let clippy = |cmd: Cmd| cmd.args(["--", "-D", "warnings"]).timeout(limit);
         steps.extend([
-            Step::check(&format!("kernel clippy {name}"), clippy.timeout(limit)),
-            Step::check(&format!("kernel build {name}"), build.timeout(limit)),
+            Step::check(
+                &format!("kernel clippy {name}"),
+                clippy(kernel_cargo(root, "clippy", arch)),
+            ),
+            Step::check(
+                &format!("kernel build {name}"),
+                kernel_cargo(root, "build", arch).timeout(limit),
+            ),
+            Step::check(
+                &format!("user clippy {name}"),
+                clippy(programs::cargo(root, "clippy", arch)),
+            ),
+            Step::check(
+                &format!("user build {name}"),
+                programs::cargo(root, "build", arch).timeout(limit),
+            ),
             Step::custom(&format!("qemu {name} ktest"), move |r| boot_tests(r, arch)),
+            Step::custom(&format!("qemu {name} memtests"), move |r| memtests(r, arch)),
+            Step::custom(&format!("qemu {name} shell"), move |r| {
+                shell::dialogue(r, arch)
+            }),
             Step::custom(&format!("qemu {name} bad dtb"), move |r| bad_trees(r, arch)),
             Step::custom(&format!("qemu {name} panic"), move |r| panic_boot(r, arch)),
         ]);
@@ -216,33 +292,58 @@ pub fn test_steps(root: &Path, limit: Duration) -> Vec<Step> {
     steps
 }
 
-/// What the console of a test boot said.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct KtestLog {
-    /// `ktest NAME ... ok` lines.
+/// What the console of a test boot said: lines `ITEM NAME ... ok` and `ITEM NAME ... FAILED`
+/// (the in-kernel tests' `ktest`, `memtests`' `memtest`), and the summary
+/// `SUMMARY N passed, M failed` the program printed at the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestLog {
+    item: &'static str,
+    summary_prefix: &'static str,
+    /// Lines that say ok.
     pub passed: u64,
-    /// `ktest NAME ... FAILED` lines.
+    /// Lines that say FAILED.
     pub failed: u64,
-    /// The kernel's own `ktest result: N passed, M failed`, if it got that far.
+    /// The program's own summary, if it got that far.
     pub summary: Option<(u64, u64)>,
     /// Whether the kernel said it panicked or hit a boot failure.
     pub crashed: bool,
 }
 
-impl KtestLog {
+impl TestLog {
+    /// The in-kernel tests' log: `ktest NAME ... ok`, `ktest result: N passed, M failed`.
+    pub fn ktest() -> Self {
+        TestLog::new("ktest ", "ktest result: ")
+    }
+
+    /// `memtests`' log: `memtest NAME ... ok`, `memtests result: N passed, M failed`.
+    pub fn memtests() -> Self {
+        TestLog::new("memtest ", "memtests result: ")
+    }
+
+    fn new(item: &'static str, summary_prefix: &'static str) -> Self {
+        TestLog {
+            item,
+            summary_prefix,
+            passed: 0,
+            failed: 0,
+            summary: None,
+            crashed: false,
+        }
+    }
+
     /// Reads one console line.
     pub fn scan(&mut self, line: &str) {
         let line = line.trim_end_matches('\r');
-        if let Some(rest) = line.strip_prefix("ktest result: ") {
+        if let Some(rest) = line.strip_prefix(self.summary_prefix) {
             let mut numbers = rest
                 .split(|c: char| !c.is_ascii_digit())
                 .flat_map(str::parse);
             if let (Some(p), Some(f), None) = (numbers.next(), numbers.next(), numbers.next()) {
                 self.summary = Some((p, f));
             }
-        } else if let Some(rest) = line.strip_prefix("ktest ") {
+        } else if let Some(rest) = line.strip_prefix(self.item) {
             self.passed += u64::from(rest.ends_with(" ... ok"));
-            self.failed += u64::from(rest.ends_with(" ... FAILED"));
+            self.failed += u64::from(rest.contains(" ... FAILED"));
         } else {
             let crashes = ["panic on hart", "boot failed:", "M-mode trap"];
             self.crashed |= crashes.iter().any(|c| line.starts_with(c));
@@ -252,6 +353,23 @@ impl KtestLog {
     /// Whether the log shows a clean run: a summary that agrees with the lines and no failure.
     pub fn all_passed(&self) -> bool {
         !self.crashed && self.failed == 0 && self.summary == Some((self.passed, 0))
+    }
+
+    /// The step's outcome from the log and how QEMU ended.
+    fn outcome(&self, ended: Result<(), String>) -> Outcome {
+        let result = ended.and_then(|()| match self.summary {
+            _ if self.all_passed() => Ok(()),
+            Some((p, f)) => Err(format!("console: \"{p} passed, {f} failed\"")),
+            None if self.crashed => Err("console: the kernel crashed".into()),
+            None => Err("console: no summary".into()),
+        });
+        let tally = Tally {
+            passed: self.passed,
+            failed: self.failed,
+            ignored: 0,
+            binaries: 1,
+        };
+        Outcome::of(result, Some(tally))
     }
 }
 
@@ -264,25 +382,32 @@ fn boot_tests(root: &Path, arch: Arch) -> Outcome {
     };
     let cmd = boot.command().timeout(BOOT_TIMEOUT);
     println!("xtask: {}", cmd.display());
-    let mut log = KtestLog::default();
-    let result = cmd
+    let mut log = TestLog::ktest();
+    let ended = cmd
         .stream(root, |line| log.scan(line))
         .map_err(|e| format!("QEMU {e}"));
-    let result = result.and_then(|()| match log.summary {
-        _ if log.all_passed() => Ok(()),
-        Some((p, f)) => Err(format!("console: \"{p} passed, {f} failed\"")),
-        None => Err("console: no summary".into()),
-    });
-    let (passed, failed) = (log.passed, log.failed);
-    Outcome::of(
-        result,
-        Some(Tally {
-            passed,
-            failed,
-            ignored: 0,
-            binaries: 1,
-        }),
-    )
+    log.outcome(ended)
+}
+
+/// Boots `arch` with the programs and `run=memtests` on 4 harts under `-icount`: `init` runs
+/// the suite and ends QEMU with its status; every scenario line is counted.
+fn memtests(root: &Path, arch: Arch) -> Outcome {
+    let boot = match with_programs(root, arch) {
+        Ok(boot) => boot,
+        Err(e) => return Outcome::of(Err(e), None),
+    };
+    let boot = Boot {
+        append: Some("run=memtests".into()),
+        icount: true,
+        ..boot
+    };
+    let cmd = boot.command().timeout(MEMTESTS_TIMEOUT);
+    println!("xtask: {}", cmd.display());
+    let mut log = TestLog::memtests();
+    let ended = cmd
+        .stream(root, |line| log.scan(line))
+        .map_err(|e| format!("QEMU {e}"));
+    log.outcome(ended)
 }
 
 /// Exit code of a kernel that found its device tree lacking (kernel/src/exit.rs).
@@ -418,15 +543,28 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cmd, clap::Error> {
         let run = Run::try_parse_from([&"run"].into_iter().chain(args))?;
-        Ok(run.args.boot(Path::new("/r")).command())
+        Ok(run
+            .args
+            .boot(Path::new("/r"), "/r/fs.cpio".into())
+            .command())
     }
 
     #[test]
     fn run_defaults_to_rv64_with_128m_and_4_harts() {
         let cmd = parse(&[]).expect("no arguments is fine").display();
         let elf = "/r/target/kernel/riscv64imac-unknown-none-elf/release/kernel";
-        let board = "-machine virt -bios none -nographic -m 128M -smp 4";
-        assert_eq!(cmd, format!("qemu-system-riscv64 {board} -kernel {elf}"));
+        let board = "-machine virt -bios none -display none -serial mon:stdio -m 128M -smp 4";
+        let initrd = "-initrd /r/fs.cpio";
+        assert_eq!(
+            cmd,
+            format!("qemu-system-riscv64 {board} -kernel {elf} {initrd}")
+        );
+    }
+
+    #[test]
+    fn run_with_gdb_starts_halted_and_listening() {
+        let cmd = parse(&["--gdb"]).expect("valid").display();
+        assert!(cmd.ends_with("-initrd /r/fs.cpio -s -S"), "{cmd}");
     }
 
     #[test]
@@ -445,7 +583,7 @@ mod tests {
         assert!(cmd.starts_with("qemu-system-riscv32 "), "{cmd}");
         assert!(cmd.contains(" -m 256M -smp 2 -kernel "), "{cmd}");
         assert!(
-            cmd.ends_with("/release/kernel -append log=debug -s -S"),
+            cmd.ends_with("/release/kernel -initrd /r/fs.cpio -append log=debug -s -S"),
             "{cmd}"
         );
     }
@@ -482,7 +620,7 @@ mod tests {
 
     #[test]
     fn ktest_log_counts_lines_and_checks_the_summary() {
-        let mut log = KtestLog::default();
+        let mut log = TestLog::ktest();
         for line in [
             "ktest frames ...",
             "ktest frames ... ok",
@@ -494,7 +632,7 @@ mod tests {
         }
         assert_eq!((log.passed, log.failed, log.summary), (1, 1, Some((1, 1))));
         assert!(!log.all_passed());
-        let mut good = KtestLog::default();
+        let mut good = TestLog::ktest();
         good.scan("ktest a ... ok");
         assert!(
             !good.all_passed(),
@@ -504,6 +642,28 @@ mod tests {
         assert!(good.all_passed());
         good.scan("panic on hart 2 at src/x.rs:3: oops");
         assert!(!good.all_passed());
+    }
+
+    #[test]
+    fn memtests_log_reads_its_own_lines_and_summary_only() {
+        let mut log = TestLog::memtests();
+        for line in [
+            "memtest sbrk-consecutive ... ok",
+            "  expected EFAULT, got Ok(3)",
+            "memtest bad-pointers ... FAILED (write)",
+            "ktest frames ... ok",
+            "memtests result: 1 passed, 1 failed",
+        ] {
+            log.scan(line);
+        }
+        assert_eq!((log.passed, log.failed, log.summary), (1, 1, Some((1, 1))));
+        let out = log.outcome(Ok(()));
+        assert!(!out.success);
+        let mut good = TestLog::memtests();
+        good.scan("memtest a ... ok");
+        good.scan("memtests result: 1 passed, 0 failed");
+        assert!(good.outcome(Ok(())).success);
+        assert!(!good.outcome(Err("QEMU exit 3".into())).success);
     }
 
     #[test]

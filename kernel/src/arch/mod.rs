@@ -5,8 +5,8 @@
 pub mod context;
 pub mod csr;
 pub mod ipi;
-pub mod percpu;
 mod mstart;
+pub mod percpu;
 pub mod trap;
 pub mod trap_frame;
 

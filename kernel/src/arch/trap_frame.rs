@@ -48,9 +48,13 @@ pub struct TrapFrame {
 }
 
 const _: () = {
-    assert!(core::mem::offset_of!(TrapFrame, kernel_satp) == slot::KERNEL_SATP * size_of::<usize>());
+    assert!(
+        core::mem::offset_of!(TrapFrame, kernel_satp) == slot::KERNEL_SATP * size_of::<usize>()
+    );
     assert!(core::mem::offset_of!(TrapFrame, kernel_sp) == slot::KERNEL_SP * size_of::<usize>());
-    assert!(core::mem::offset_of!(TrapFrame, kernel_trap) == slot::KERNEL_TRAP * size_of::<usize>());
+    assert!(
+        core::mem::offset_of!(TrapFrame, kernel_trap) == slot::KERNEL_TRAP * size_of::<usize>()
+    );
     assert!(core::mem::offset_of!(TrapFrame, epc) == slot::EPC * size_of::<usize>());
     assert!(core::mem::offset_of!(TrapFrame, hart) == slot::HART * size_of::<usize>());
     assert!(core::mem::offset_of!(TrapFrame, regs) == slot::REGS * size_of::<usize>());

@@ -1,8 +1,8 @@
 //! The MMU enforces the kernel map: W^X on the image, guard pages under kernel stacks, and the
 //! trampoline at the top of the space.
 
-use super::{Outcome, check};
 use super::fault::{Fault, LOAD_PAGE_FAULT, STORE_PAGE_FAULT, expect_fault};
+use super::{Outcome, check};
 use crate::boot::image::image;
 use crate::mem::{KernelMode, TABLE, stacks};
 use rvmm::addr::{PAGE_SIZE, PageSize};

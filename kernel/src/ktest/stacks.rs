@@ -112,8 +112,12 @@ pub fn recycled_slot_is_seen_fresh_on_another_hart() -> Outcome {
     // stale translation still reaches memory we own), map again with new frames.
     stacks::unmap_stack(RECYCLED_SLOT).map_err(|e| crate::println!("    unmap: {e}"))?;
     sched::stack_unmapped();
-    let held = frames.alloc().map_err(|_| crate::println!("    out of frames"))?;
-    let held2 = frames.alloc().map_err(|_| crate::println!("    out of frames"))?;
+    let held = frames
+        .alloc()
+        .map_err(|_| crate::println!("    out of frames"))?;
+    let held2 = frames
+        .alloc()
+        .map_err(|_| crate::println!("    out of frames"))?;
     let second = stamp_new_stack(0x0dd_0002)?;
     check!(first != second, "the slot got its old frame back");
     check!(
@@ -138,11 +142,18 @@ pub fn recycled_slot_is_seen_fresh_on_another_hart() -> Outcome {
         "hart {other} read {with_flush:#x} after the flush, expected the new stack's 0xdd0002"
     );
     let free = frames.stats().free;
-    check!(free == baseline, "{free} frames free after, {baseline} before");
+    check!(
+        free == baseline,
+        "{free} frames free after, {baseline} before"
+    );
     crate::println!(
         "    slot {RECYCLED_SLOT} recycled from frame {first:#x} to {second:#x}: hart {other} read \
          {without_flush:#x} before its flush ({}), {with_flush:#x} after",
-        if without_flush == 0x0dd_0002 { "fresh" } else { "stale" }
+        if without_flush == 0x0dd_0002 {
+            "fresh"
+        } else {
+            "stale"
+        }
     );
     Ok(())
 }

@@ -94,7 +94,9 @@ pub fn fork(parent: ProcRef) -> Result<Pid, Errno> {
     let child = create(parent.pid(), parent.name())?;
     let copy = {
         let space = parent.space.lock();
-        let space = space.as_ref().expect("a running process has an address space");
+        let space = space
+            .as_ref()
+            .expect("a running process has an address space");
         space.fork(&mut mem::frames())
     };
     match copy {

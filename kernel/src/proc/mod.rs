@@ -63,7 +63,6 @@ pub enum State {
     Zombie(ExitStatus),
 }
 
-
 /// A process's name: the last path component of its program, at most 15 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Name {

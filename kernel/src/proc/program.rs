@@ -37,9 +37,7 @@ unsafe impl crate::mem::typed::ZeroIsValid for Args {}
 impl Args {
     /// The arguments, in order.
     fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        self.bytes[..self.used]
-            .split(|&b| b == 0)
-            .take(self.count)
+        self.bytes[..self.used].split(|&b| b == 0).take(self.count)
     }
 
     /// Copies the NULL-terminated array of string pointers at `argv` from `space`.
@@ -80,7 +78,9 @@ pub fn exec(p: ProcRef, name: usize, argv: usize) -> Result<(), Errno> {
     let mut args = FrameBox::<Args>::new_zeroed().map_err(|_| Errno::ENOMEM)?;
     let len = {
         let space = p.space.lock();
-        let space = space.as_ref().expect("a running process has an address space");
+        let space = space
+            .as_ref()
+            .expect("a running process has an address space");
         let len = space.copy_in_str(name, &mut program).map_err(|e| match e {
             rvmm::space::user::CopyError::NoNul { .. } => Errno::ENAMETOOLONG,
             _ => Errno::EFAULT,
@@ -110,8 +110,13 @@ pub fn load(argv: &[&[u8]]) -> Result<Image, Errno> {
 fn load_named(name: &[u8], argv: &[&[u8]]) -> Result<Image, Errno> {
     let elf = initrd::find(name)?;
     let mut frames = mem::frames();
-    let mut space = UserSpace::new(mem::phys(), mem::trampoline(), Limits::default(), &mut frames)
-        .map_err(|_| Errno::ENOMEM)?;
+    let mut space = UserSpace::new(
+        mem::phys(),
+        mem::trampoline(),
+        Limits::default(),
+        &mut frames,
+    )
+    .map_err(|_| Errno::ENOMEM)?;
     let entry = match space.load_elf(elf, &mut frames) {
         Ok(entry) => entry,
         Err(e) => {

@@ -23,8 +23,8 @@ mod queue;
 
 pub use clock::{sleep_for, wake_sleepers};
 
-pub use hart::current;
 use hart::HARTS;
+pub use hart::current;
 use queue::RunQueue;
 
 use crate::arch::{self, context, ipi};
@@ -49,7 +49,10 @@ static SLICE_TICKS: AtomicUsize = AtomicUsize::new(100_000);
 pub fn init(cap: usize, slice_ticks: u64) -> Result<(), rvmm::frame::OutOfMemory> {
     let queue = RunQueue::new(cap)?;
     let _ = QUEUE.set(Mutex::new(queue));
-    SLICE_TICKS.store(slice_ticks.clamp(1, usize::MAX as u64) as usize, Ordering::Relaxed);
+    SLICE_TICKS.store(
+        slice_ticks.clamp(1, usize::MAX as u64) as usize,
+        Ordering::Relaxed,
+    );
     Ok(())
 }
 

@@ -27,7 +27,10 @@ impl RunQueue {
 
     /// Appends `p`.
     pub fn push(&mut self, p: ProcRef) {
-        assert!(self.len < self.cap, "run queue overflow: a process was queued twice");
+        assert!(
+            self.len < self.cap,
+            "run queue overflow: a process was queued twice"
+        );
         self.ring.0[(self.head + self.len) % self.cap] = Some(p);
         self.len += 1;
     }

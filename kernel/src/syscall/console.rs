@@ -1,7 +1,7 @@
 //! Console syscalls: `write` to fd 1 or 2, `read` from fd 0.
 
-use crate::proc::ProcRef;
 use crate::console;
+use crate::proc::ProcRef;
 use abi::{Errno, fd};
 
 /// Bytes copied from the process per step.

@@ -89,7 +89,9 @@ pub fn regions(p: ProcRef, pid: usize, out: usize, n: usize) -> Result<usize, Er
 /// The abi row of one region of a process's map.
 fn row_of(region: &user::Region) -> RegionRow {
     let bit = |p: Perms, b: u32| if region.perms.contains(p) { b } else { 0 };
-    let perms = bit(Perms::R, perm::R) | bit(Perms::W, perm::W) | bit(Perms::X, perm::X)
+    let perms = bit(Perms::R, perm::R)
+        | bit(Perms::W, perm::W)
+        | bit(Perms::X, perm::X)
         | bit(Perms::U, perm::U);
     let kind = match region.kind {
         user::RegionKind::Program if region.perms.contains(Perms::X) => RegionKind::Text,

@@ -27,7 +27,14 @@ pub fn handle(p: ProcRef) {
     let (number, args) = p.with_trap_frame(|tf| {
         (
             tf.regs[reg::A7],
-            [tf.arg(0), tf.arg(1), tf.arg(2), tf.arg(3), tf.arg(4), tf.arg(5)],
+            [
+                tf.arg(0),
+                tf.arg(1),
+                tf.arg(2),
+                tf.arg(3),
+                tf.arg(4),
+                tf.arg(5),
+            ],
         )
     });
     let (a0, a1) = match dispatch(p, number, args) {

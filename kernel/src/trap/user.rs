@@ -56,7 +56,9 @@ pub extern "C" fn process_start() -> ! {
 fn preempted(p: ProcRef) {
     let sp = p.with_trap_frame(|tf| tf.regs[reg::SP]);
     if let Some(space) = p.space.lock().as_mut() {
-        space.shrink_stack(sp, &mut mem::frames()).apply(&mut Sfence);
+        space
+            .shrink_stack(sp, &mut mem::frames())
+            .apply(&mut Sfence);
     }
     sched::yield_now();
 }
@@ -72,16 +74,27 @@ fn page_fault(p: ProcRef, cause: Cause) {
         .grow_stack(cause.stval, sp, &mut mem::frames());
     match grown {
         Ok(flush) => flush.apply(&mut Sfence),
-        Err(StackError::BeyondLimit(_)) => {
+        // A fault in the guard gap under the stack's floor is a stack that outgrew its limit;
+        // anywhere lower it is just a bad address.
+        Err(StackError::BeyondLimit(at)) if in_guard_gap(p, at) => {
             let limit = p
                 .space
                 .lock()
                 .as_ref()
                 .map_or(0, |s| s.layout().limits().stack_max);
-            kill_for_fault_because(p, cause, format_args!("beyond the {} stack limit", abi::Size(limit as u64)));
+            let limit = abi::Size(limit as u64);
+            kill_for_fault_because(p, cause, format_args!("beyond the {limit} stack limit"));
         }
         Err(_) => kill_for_fault(p, cause),
     }
+}
+
+/// Whether `addr` lies between the heap's cap and the stack's floor of `p`'s space.
+fn in_guard_gap(p: ProcRef, addr: usize) -> bool {
+    p.space.lock().as_ref().is_some_and(|s| {
+        let layout = s.layout();
+        (layout.heap_cap().as_usize()..layout.stack_floor().as_usize()).contains(&addr)
+    })
 }
 
 /// The kill cause of a user exception.

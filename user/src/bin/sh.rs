@@ -126,6 +126,11 @@ fn run(words: &[&str], background: bool, jobs: &mut Vec<Job>) {
     }
     let child = match sys::fork() {
         Ok(0) => {
+            if !background {
+                // Also here, not only in the parent: a Ctrl-C typed before the parent gets to
+                // it must already reach this program.
+                sys::foreground(sys::getpid());
+            }
             let e = sys::exec(name, words);
             if e == Errno::ENOENT {
                 eprintln!("sh: {name}: no such program ('help' lists them)");

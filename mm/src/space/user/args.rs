@@ -41,7 +41,10 @@ impl fmt::Display for ArgsError {
         match self {
             ArgsError::Nul { index } => write!(f, "argument {index} contains a NUL byte"),
             ArgsError::TooLarge { bytes } => {
-                write!(f, "argument vector of {bytes} bytes exceeds the stack limit")
+                write!(
+                    f,
+                    "argument vector of {bytes} bytes exceeds the stack limit"
+                )
             }
             ArgsError::OutOfMemory => f.write_str("out of frames for the argument vector"),
         }
