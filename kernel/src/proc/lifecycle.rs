@@ -28,8 +28,7 @@ pub(crate) fn create(parent: Pid, name: Name) -> Result<ProcRef, Errno> {
             Full::Memory => Errno::ENOMEM,
         })?;
     if stacks::map_stack(p.slot()).is_err() {
-        // SAFETY: we created `p` just now and it never became runnable.
-        unsafe { table().lock().remove(p) };
+        table().lock().remove(p); // just created, never runnable
         return Err(Errno::ENOMEM);
     }
     Ok(p)
@@ -41,8 +40,7 @@ pub(crate) fn discard(p: ProcRef) {
         space.destroy(&mut mem::frames());
     }
     release_stack(p);
-    // SAFETY: we created `p` and it never became runnable.
-    unsafe { table().lock().remove(p) };
+    table().lock().remove(p); // ours, never runnable
 }
 
 /// Unmaps `p`'s kernel stack, which no hart runs on any more.
@@ -172,9 +170,7 @@ pub fn wait(p: ProcRef, block: Block) -> Result<Option<(Pid, ExitStatus)>, Errno
                 core::hint::spin_loop(); // its hart is still switching away from it
             }
             release_stack(q);
-            // SAFETY: `q` is a zombie no hart runs (`on_cpu` is false), so it is in no run
-            // queue and no hart's `current`; we hold the table lock.
-            unsafe { table.remove(q) };
+            table.remove(q); // a zombie no hart runs: in no run queue, no hart's `current`
             return Ok(Some((pid, status)));
         }
         if !has_children {

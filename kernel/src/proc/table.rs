@@ -2,15 +2,16 @@
 //!
 //! Records live in frames of their own ([`FrameBox`]); the table holds them as [`ProcRef`]s,
 //! plain pointers that the rest of the kernel copies freely. Why a copied `ProcRef` never
-//! dangles is this module's protocol, and the reason for its `unsafe`: a record is freed only
-//! by [`ProcTable::remove`], which is called with the table lock held, either by the process's
-//! creator before the process ever became runnable, or by its parent when reaping a zombie that
-//! no hart runs any more (`on_cpu` is false). Every other `ProcRef` is used only
+//! dangles is this module's protocol, and the reason for its `unsafe` (the only `unsafe` of the
+//! process layer): a record is freed only by [`ProcTable::remove`], which is called with the
+//! table lock held, and checks that the process is either its creator's, before it ever became
+//! runnable, or a zombie that no hart runs any more (`on_cpu` is false). Every other `ProcRef`
+//! is used only
 //! - by the process itself while it runs (so it is no zombie yet),
 //! - from the run queue or a hart's `current` (runnable or running: not a zombie),
 //! - or while the table lock is held (so no removal can happen meanwhile).
 
-use super::{Pid, Proc};
+use super::{Pid, Proc, State};
 use crate::mem::typed::FrameBox;
 use core::ops::Deref;
 use core::ptr::NonNull;
@@ -94,17 +95,25 @@ impl ProcTable {
         Ok(p)
     }
 
-    /// Removes `p` and frees its record.
-    ///
-    /// # Safety
-    /// The caller is `p`'s creator and `p` never became runnable, or `p` is a zombie no hart
-    /// runs any more; either way no other `ProcRef` to it is in use, and none may be used after.
-    pub unsafe fn remove(&mut self, p: ProcRef) {
+    /// Removes `p` and frees its record. `p` must be a record its creator discards before it
+    /// ever became runnable (`New`), or a zombie no hart runs any more (`on_cpu` false): then,
+    /// by the module's protocol, no other `ProcRef` to it is in use, and none will be (the
+    /// table lock, held through `&mut self`, keeps lookups out). Anything else is a kernel bug
+    /// and panics.
+    pub fn remove(&mut self, p: ProcRef) {
         let slot = p.slot();
-        debug_assert_eq!(self.slots.0[slot], Some(p));
+        assert_eq!(self.slots.0[slot], Some(p), "pid {} is not in its slot", p.pid());
+        let state = p.status.lock().state;
+        let off_cpu = !p.on_cpu.load(core::sync::atomic::Ordering::Acquire);
+        assert!(
+            matches!(state, State::New) || matches!(state, State::Zombie(_)) && off_cpu,
+            "pid {} removed while {state:?} (on a hart: {})",
+            p.pid(),
+            !off_cpu
+        );
         self.slots.0[slot] = None;
         // SAFETY: `p` came from `into_raw` in `insert` and leaves the table only here, once;
-        // by the caller's contract nothing uses it afterwards.
+        // the checks above and the module's protocol say nothing uses it afterwards.
         drop(unsafe { FrameBox::from_raw(p.0) });
     }
 
