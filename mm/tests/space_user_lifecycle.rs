@@ -120,7 +120,7 @@ fn lifecycle<M: Mode>(env: &Env, frames: &mut Frames<'_>, on_error: OnError) -> 
     if let Some((_, flush)) = step(p, frames, on_error, &mut f, |s, fr| s.sbrk(2 * page, fr)) {
         flush.ignore();
     }
-    p.shrink_stack(top - PAGE_SIZE, frames).ignore();
+    p.shrink_stack(top - 8, frames).ignore();
     if loaded {
         c.copy_out(0x6000, b"child data").unwrap();
     }

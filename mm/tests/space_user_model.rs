@@ -115,7 +115,7 @@ impl Model {
         if sp < self.floor || sp > self.top {
             return;
         }
-        let keep = page_down(sp).min(self.top - PAGE);
+        let keep = page_down(sp.saturating_sub(self.red_zone)).min(self.top - PAGE);
         if keep > self.bottom {
             self.stack.drain(..keep - self.bottom);
             self.bottom = keep;

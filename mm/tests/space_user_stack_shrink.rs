@@ -1,29 +1,32 @@
-//! Shrinking the user stack: pages wholly below `sp` go, the top page stays, and no stack
-//! pointer, however bogus, makes it unmap a page that is not mapped (the VIMIX panic).
+//! Shrinking the user stack: pages wholly below `sp`'s red zone go, the top page stays, and no
+//! stack pointer, however bogus, makes it unmap a page that is not mapped (the VIMIX panic).
 
 mod space_user_support;
 
 use rvmm::addr::{PAGE_SIZE, VirtAddr};
 use rvmm::paging::Mode;
 use rvmm::space::trampoline_page;
+use rvmm::space::user::layout::DEFAULT_RED_ZONE as RED_ZONE;
 use rvmm::tlb::FlushScope;
 use space_user_support::*;
 
 rvmm_testkit::both_modes!(
-    shrink_releases_pages_wholly_below_sp,
+    shrink_releases_pages_wholly_below_the_red_zone,
     shrink_keeps_the_page_holding_a_misaligned_sp,
+    shrink_keeps_the_red_zone_below_sp,
     shrink_never_releases_the_top_page,
     shrink_with_sp_below_the_stack_releases_nothing,
     vimix_panic_sp_above_the_stack_after_growth_unmaps_nothing,
 );
 
-fn shrink_releases_pages_wholly_below_sp<M: Mode>() {
+fn shrink_releases_pages_wholly_below_the_red_zone<M: Mode>() {
     let env = Env::new(32);
     let mut frames = env.frames();
     let mut space = grown_stack::<M>(&env, &mut frames, 5);
     let t = stack_top::<M>();
     let out = frames.outstanding();
-    let flush = space.shrink_stack(t - 2 * PAGE_SIZE, &mut frames);
+    // The red zone below `sp` ends exactly at a page boundary.
+    let flush = space.shrink_stack(t - 2 * PAGE_SIZE + RED_ZONE, &mut frames);
     match flush.scope() {
         FlushScope::Pages(r) => {
             assert_eq!(r.start().start().as_usize(), t - 5 * PAGE_SIZE);
@@ -53,9 +56,37 @@ fn shrink_keeps_the_page_holding_a_misaligned_sp<M: Mode>() {
     let mut space = grown_stack::<M>(&env, &mut frames, 5);
     let t = stack_top::<M>();
     space
-        .shrink_stack(t - 3 * PAGE_SIZE + 3, &mut frames)
+        .shrink_stack(t - 3 * PAGE_SIZE + RED_ZONE + 3, &mut frames)
         .ignore();
     assert_eq!(space.stack_bottom().as_usize(), t - 3 * PAGE_SIZE);
+    space.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+/// The kernel grows the stack for faults up to the red zone below `sp`, so a process may keep
+/// bytes there; a shrink at a preemption must not turn them into a fresh zero page. (Found by
+/// `memtests stack-red-zone-kept-at-preemption`: the shrink released the page below `sp`.)
+fn shrink_keeps_the_red_zone_below_sp<M: Mode>() {
+    let env = Env::new(32);
+    let mut frames = env.frames();
+    let mut space = grown_stack::<M>(&env, &mut frames, 5);
+    let t = stack_top::<M>();
+    let sp = t - 3 * PAGE_SIZE + 8;
+    let kept = sp - RED_ZONE;
+    space.copy_out(kept, b"red zone").unwrap();
+    let out = frames.outstanding();
+    space.shrink_stack(sp, &mut frames).ignore();
+    assert_eq!(space.stack_bottom().as_usize(), t - 4 * PAGE_SIZE);
+    assert_eq!(frames.outstanding(), out - 1);
+    let mut got = [0; 8];
+    space.copy_in(kept, &mut got).unwrap();
+    assert_eq!(&got, b"red zone");
+    // One byte further up, the red zone leaves that page: it goes.
+    space
+        .shrink_stack(t - 3 * PAGE_SIZE + RED_ZONE, &mut frames)
+        .ignore();
+    assert_eq!(space.stack_bottom().as_usize(), t - 3 * PAGE_SIZE);
+    check_frames(&env.arena, &[&space], &frames);
     space.destroy(&mut frames);
     frames.assert_no_leaks();
 }

@@ -46,13 +46,17 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         Ok(flush)
     }
 
-    /// Releases the stack pages that lie wholly below `sp` (never the top page) and returns the
-    /// flush for them.
+    /// Releases the stack pages that lie wholly below `sp - red_zone` (never the top page) and
+    /// returns the flush for them.
+    ///
+    /// The red zone is kept because [`grow_stack`](Self::grow_stack) lets the process use it:
+    /// bytes it stored there must still be there after the kernel shrinks the stack at a
+    /// preemption, not come back as a fresh zero page.
     ///
     /// `sp` is a user value and may be anything; none can make this unmap a page that is not
     /// mapped (VIMIX panics its kernel when a process moves `sp` above its stack after growth):
     /// - `sp` below the lowest mapped page releases nothing;
-    /// - a misaligned `sp` keeps the page holding it;
+    /// - the page holding `sp - red_zone` is kept, so a misaligned `sp` keeps the page holding it;
     /// - `sp` outside `[stack floor, stack top]` is not on this stack (a coroutine's stack in the
     ///   heap, or garbage): nothing tells which stack pages are still in use, so nothing is
     ///   released.
@@ -61,7 +65,8 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         if sp < floor || sp > top {
             return Flush::nothing();
         }
-        let keep_from = page_down(sp).min(top - PAGE_SIZE);
+        let red_zone = self.layout.limits().red_zone;
+        let keep_from = page_down(sp.saturating_sub(red_zone)).min(top - PAGE_SIZE);
         if keep_from <= self.stack_bottom {
             return Flush::nothing();
         }
