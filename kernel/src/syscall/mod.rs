@@ -3,7 +3,8 @@
 //!
 //! Every pointer a syscall takes is used only through the address space's checked copies, so a
 //! bad pointer or length is `EFAULT`, never a kernel fault; every syscall that refuses leaves
-//! the caller's memory and state as they were.
+//! the caller's memory and state as they were. A buffer in stack pages the process has not
+//! touched yet, but could grow into, is grown into first, as the process's own access would.
 
 mod console;
 mod listing;
@@ -13,6 +14,7 @@ mod process;
 use crate::arch::trap_frame::reg;
 use crate::proc::ProcRef;
 use abi::{Errno, Wire, nr};
+use rvmm::tlb::Sfence;
 
 /// What a syscall did, when it did not fail.
 pub enum Done {
@@ -37,6 +39,9 @@ pub fn handle(p: ProcRef) {
             ],
         )
     });
+    if let Some(i) = buffer_arg(number) {
+        reach_stack(p, args[i]);
+    }
     let (a0, a1) = match dispatch(p, number, args) {
         Ok(Done::NewImage) => return,
         Ok(Done::Value(v)) => (v, 0),
@@ -74,6 +79,30 @@ fn dispatch(p: ProcRef, number: usize, a: [usize; 6]) -> Result<Done, Errno> {
         _ => return Err(Errno::ENOSYS),
     };
     Ok(Done::Value(value))
+}
+
+/// Which argument of syscall `number` is the start of a buffer the kernel reads or writes.
+fn buffer_arg(number: usize) -> Option<usize> {
+    match number {
+        nr::READ | nr::WRITE | nr::REGIONS => Some(1),
+        nr::MEMSTAT | nr::CLOCK | nr::WAIT => Some(0),
+        _ => None,
+    }
+}
+
+/// Grows `p`'s stack down to `addr` when the process could have grown it by touching `addr`
+/// itself (below the mapped stack, within its limit, not below the red zone under `sp`): a
+/// buffer in stack pages it has not touched yet (`char buf[512]; read(0, buf, 512)`) is as
+/// valid as one in pages it has. Anything else is left to the copy, which refuses it.
+fn reach_stack(p: ProcRef, addr: usize) {
+    let sp = p.with_trap_frame(|tf| tf.regs[reg::SP]);
+    let mut space = p.space.lock();
+    let Some(space) = space.as_mut() else {
+        return;
+    };
+    if let Ok(flush) = space.grow_stack(addr, sp, &mut crate::mem::frames()) {
+        flush.apply(&mut Sfence);
+    }
 }
 
 /// Copies `value` to user address `at` in `p`'s address space.
