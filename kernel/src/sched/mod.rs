@@ -151,10 +151,21 @@ pub fn yield_now() {
 /// Sleeps on `channel`, releasing `guard` (the lock that protects the condition being waited
 /// for) only once the process is marked sleeping, so a wake-up cannot be missed; takes the
 /// lock again before returning.
+///
+/// A process already killed does not sleep: `kill` wakes only a process it finds sleeping, and
+/// `guard` need not be a lock `kill` takes (console input's is not), so a kill that lands
+/// between the caller's look at the kill flag and this call would otherwise be missed until
+/// the channel's next event. Callers loop and look at the flag again.
 pub fn sleep<'a, T>(channel: Channel, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
     let p = current();
     let lock = MutexGuard::mutex(&guard);
-    p.status.lock().state = State::Sleeping(channel);
+    {
+        let mut status = p.status.lock();
+        if status.killed.is_some() {
+            return guard;
+        }
+        status.state = State::Sleeping(channel);
+    }
     drop(guard);
     give_back(p);
     lock.lock()
