@@ -110,6 +110,12 @@ pub fn nap(ticks: u64) {
     set_timer(u64::MAX);
 }
 
+/// Lets this hart's timer interrupt the user code it runs (`sie.STIE`; S-mode runs with
+/// interrupts masked, where it only wakes `wfi`): the scheduler's preemption needs it.
+pub fn enable_timer() {
+    csr::set_csr!("sie", SIE_STIE);
+}
+
 /// Programs `stimecmp`: the S-mode timer interrupt is pending from `time >= at` on (and clears
 /// once the compare value lies in the future again).
 pub fn set_timer(at: u64) {

@@ -75,6 +75,7 @@ pub fn make_runnable(p: ProcRef) {
 /// The scheduler loop of this hart; never returns.
 pub fn run() -> ! {
     ipi::enable_wakeups();
+    arch::enable_timer();
     loop {
         if ipi::external_pending() {
             crate::trap::device::interrupt();
