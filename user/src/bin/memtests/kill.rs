@@ -1,0 +1,104 @@
+//! `kill`: a process is ended wherever it is: spinning in user code (at its next
+//! preemption), asleep in `read`, or on its way into `read` when the kill lands.
+
+use crate::util::{self, Failed, Map, Outcome, system_frames};
+use abi::{Errno, ExitStatus, KillCause};
+use user::sys;
+
+/// Spins forever in registers: no syscall, no memory access.
+#[inline(never)]
+fn spin_forever() -> ! {
+    // SAFETY: an empty loop; only a kill (at a timer preemption) ends it.
+    unsafe { core::arch::asm!("2: j 2b", options(noreturn, nomem, nostack)) }
+}
+
+/// Kills `child`, waits for it, and expects the kill as its end.
+fn kill_and_reap(child: usize) -> Outcome {
+    expect_eq!(sys::kill(child), Ok(()), "kill({child})");
+    expect_eq!(
+        util::wait_for(child)?,
+        ExitStatus::killed(KillCause::Killed),
+        "status of the killed child"
+    );
+    expect_eq!(
+        sys::kill(child),
+        Err(Errno::ESRCH),
+        "kill of the reaped child"
+    );
+    Ok(())
+}
+
+pub fn spinning(_map: &Map) -> Outcome {
+    let before = system_frames();
+    let child = util::spawn(|| spin_forever()).map_err(|_| Failed)?;
+    sys::yield_now();
+    kill_and_reap(child)?;
+    expect_eq!(system_frames(), before, "frames after the kill");
+    Ok(())
+}
+
+pub fn sleeping_reader(_map: &Map) -> Outcome {
+    let before = system_frames();
+    let child = util::spawn(|| {
+        let mut line = [0u8; 16];
+        let got = sys::read(abi::fd::STDIN, &mut line);
+        user::println!("  read returned {got:?} to a process that was killed");
+        Ok(())
+    })
+    .map_err(|_| Failed)?;
+    // Most likely it sleeps in `read` by now; killed earlier, it ends all the same.
+    for _ in 0..8 {
+        sys::yield_now();
+    }
+    kill_and_reap(child)?;
+    expect_eq!(system_frames(), before, "frames after the kill");
+    Ok(())
+}
+
+/// Spins for about `n` loop iterations, touching no memory.
+#[inline(never)]
+fn delay(n: usize) {
+    // SAFETY: a register-only countdown.
+    unsafe {
+        core::arch::asm!("2: addi {0}, {0}, -1", "bgtz {0}, 2b", inout(reg) n => _, options(nomem, nostack))
+    };
+}
+
+/// Whether `pid` is a live (not reaped, not zombie) process.
+fn alive(pid: usize) -> bool {
+    util::call(abi::nr::REGIONS, pid, 0, 0).is_ok()
+}
+
+pub fn racing_reader(_map: &Map) -> Outcome {
+    let before = system_frames();
+    let ticks_per_ms = sys::clock().map_err(|_| Failed)?.ticks_per_second / 1000;
+    for trial in 0..64 {
+        let child = util::spawn(|| {
+            let mut line = [0u8; 16];
+            let got = sys::read(abi::fd::STDIN, &mut line);
+            user::println!("  read returned {got:?} to a process that was killed");
+            Ok(())
+        })
+        .map_err(|_| Failed)?;
+        // Kill it at a different moment of its way into `read` each time.
+        delay(trial * 5);
+        expect_eq!(sys::kill(child), Ok(()), "kill({child}) in trial {trial}");
+        // A kill that lands between the reader's last look at its kill flag and its sleep
+        // must still wake it: it may not sleep until console input arrives.
+        let deadline = sys::time() + 100 * ticks_per_ms;
+        while alive(child) && sys::time() < deadline {
+            sys::yield_now();
+        }
+        ensure!(
+            !alive(child),
+            "trial {trial}: the killed reader {child} still sleeps after 100 ms"
+        );
+        expect_eq!(
+            util::wait_for(child)?,
+            ExitStatus::killed(KillCause::Killed),
+            "status of the killed reader in trial {trial}"
+        );
+    }
+    expect_eq!(system_frames(), before, "frames after the kills");
+    Ok(())
+}

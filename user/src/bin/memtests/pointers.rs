@@ -1,0 +1,479 @@
+//! Bad pointers given to every syscall that takes one: each must be `EFAULT` (or succeed when
+//! the buffer is valid), never a kernel fault, and a refused call must write nothing.
+
+use crate::util::{self, Map, Outcome, PAGE, call};
+use abi::{Errno, ExitStatus, MemStat, RegionRow, nr};
+use core::mem::size_of;
+use user::sys;
+
+/// One pointer and length to try.
+#[derive(Clone, Copy)]
+struct Case {
+    what: &'static str,
+    addr: usize,
+    len: usize,
+}
+
+/// A heap buffer of two pages whose end is the break (page-aligned, so the next byte is
+/// unmapped).
+struct Buf {
+    start: usize,
+    brk: usize,
+}
+
+impl Buf {
+    fn new() -> Result<Buf, util::Failed> {
+        let b = util::brk();
+        let aligned = util::page_up(b);
+        let got = sys::sbrk((aligned - b + 2 * PAGE) as isize);
+        expect_eq!(got, Ok(b), "sbrk for a two-page buffer");
+        Ok(Buf {
+            start: aligned,
+            brk: aligned + 2 * PAGE,
+        })
+    }
+
+    /// The last `len` bytes before the break: valid.
+    fn at_end(&self, len: usize) -> usize {
+        self.brk - len
+    }
+
+    /// Fills the buffer with `byte`.
+    fn fill(&self, byte: u8) {
+        // SAFETY: the buffer's pages are this process's heap, mapped by the sbrk in `new` and
+        // used by nothing else.
+        unsafe { core::ptr::write_bytes(self.start as *mut u8, byte, self.brk - self.start) }
+    }
+
+    /// Whether every byte still is `byte`.
+    fn all(&self, byte: u8) -> bool {
+        // SAFETY: as in `fill`.
+        let bytes =
+            unsafe { core::slice::from_raw_parts(self.start as *const u8, self.brk - self.start) };
+        bytes.iter().all(|&b| b == byte)
+    }
+}
+
+/// Calls `f` with every pointer to `len` bytes that is bad for a syscall that writes (and so
+/// also for one that reads, except text and rodata, passed only when `writes`).
+fn each_bad(
+    map: &Map,
+    buf: &Buf,
+    len: usize,
+    writes: bool,
+    mut f: impl FnMut(Case) -> Outcome,
+) -> Outcome {
+    let case = |what, addr| Case { what, addr, len };
+    let common = [
+        case("NULL", 0),
+        case("page 0", 0x10),
+        case("kernel address 0x8000_0000", 0x8000_0000),
+        case("trap frame", map.trap_frame),
+        case("trampoline", map.trampoline),
+        case(
+            "straddling the stack top",
+            map.stack_top - len.div_ceil(2).max(1),
+        ),
+        case("last user address", map.last_address()),
+        case("all ones", usize::MAX),
+        case(
+            "starting in the heap, past the break",
+            buf.brk - len.div_ceil(2).max(1) + 1,
+        ),
+        case("at the break", buf.brk),
+        case(
+            "in the guard gap below the stack",
+            map.stack_top - (8 << 20) - PAGE,
+        ),
+    ];
+    for c in common {
+        f(c)?;
+    }
+    #[cfg(target_pointer_width = "64")]
+    {
+        let heap = buf.start;
+        let above = [
+            case("first address above user space", map.va_top as usize),
+            case("bit 63 set", 1 << 63),
+            case("heap address with bit 63", heap | 1 << 63),
+            case(
+                "heap address sign-extended",
+                heap | !(map.va_top as usize - 1),
+            ),
+            case("kernel address sign-extended", 0xffff_ffff_8000_0000),
+        ];
+        for c in above {
+            f(c)?;
+        }
+    }
+    if writes {
+        f(case("text", map.text))?;
+        f(case("rodata", map.rodata))?;
+    }
+    Ok(())
+}
+
+/// Huge or overflowing lengths from a valid heap pointer.
+fn each_huge(buf: &Buf, mut f: impl FnMut(Case) -> Outcome) -> Outcome {
+    let case = |what, len| Case {
+        what,
+        addr: buf.start,
+        len,
+    };
+    for c in [
+        case("one byte past the break", buf.brk - buf.start + 1),
+        case("usize::MAX", usize::MAX),
+        case("isize::MAX", isize::MAX as usize),
+        case("isize::MIN", isize::MIN as usize),
+        case(
+            "wrapping to the buffer start",
+            0usize.wrapping_sub(buf.start),
+        ),
+        case("a whole page more", buf.brk - buf.start + PAGE),
+    ] {
+        f(c)?;
+    }
+    Ok(())
+}
+
+pub fn write(map: &Map) -> Outcome {
+    let buf = Buf::new()?;
+    buf.fill(b'x');
+    let check = |c: Case| -> Outcome {
+        let got = call(nr::WRITE, 1, c.addr, c.len);
+        expect_eq!(
+            got,
+            Err(Errno::EFAULT),
+            "write({}, {:#x}, {:#x})",
+            c.what,
+            c.addr,
+            c.len
+        );
+        Ok(())
+    };
+    each_bad(map, &buf, 16, false, check)?;
+    each_huge(&buf, check)?;
+    // Valid: a buffer ending exactly at the break, zero bytes from NULL and the heap.
+    let msg = b"  (write from a buffer ending at the break)\n";
+    let at = buf.at_end(msg.len());
+    // SAFETY: `at..brk` lies in the buffer.
+    unsafe { core::ptr::copy_nonoverlapping(msg.as_ptr(), at as *mut u8, msg.len()) };
+    expect_eq!(
+        call(nr::WRITE, 1, at, msg.len()),
+        Ok(msg.len()),
+        "write ending at the break"
+    );
+    expect_eq!(
+        call(nr::WRITE, 1, 0, 0),
+        Ok(0),
+        "write of 0 bytes from NULL"
+    );
+    expect_eq!(
+        call(nr::WRITE, 1, buf.brk, 0),
+        Ok(0),
+        "write of 0 bytes at the break"
+    );
+    expect_eq!(
+        call(nr::WRITE, 7, at, 1),
+        Err(Errno::EBADF),
+        "write to fd 7"
+    );
+    Ok(())
+}
+
+pub fn read(map: &Map) -> Outcome {
+    let buf = Buf::new()?;
+    buf.fill(0x5a);
+    let check = |c: Case| -> Outcome {
+        let got = call(nr::READ, 0, c.addr, c.len);
+        expect_eq!(
+            got,
+            Err(Errno::EFAULT),
+            "read({}, {:#x}, {:#x})",
+            c.what,
+            c.addr,
+            c.len
+        );
+        ensure!(
+            buf.all(0x5a),
+            "read({}) refused but wrote to the heap",
+            c.what
+        );
+        Ok(())
+    };
+    each_bad(map, &buf, 16, true, check)?;
+    each_huge(&buf, check)?;
+    // A valid buffer would wait for console input; zero bytes returns at once.
+    expect_eq!(
+        call(nr::READ, 0, buf.at_end(16), 0),
+        Ok(0),
+        "read of 0 bytes at the break"
+    );
+    expect_eq!(call(nr::READ, 0, 0, 0), Ok(0), "read of 0 bytes into NULL");
+    expect_eq!(
+        call(nr::READ, 1, buf.start, 16),
+        Err(Errno::EBADF),
+        "read from fd 1"
+    );
+    Ok(())
+}
+
+/// Copies `s` to heap address `at`.
+fn put(at: usize, s: &[u8]) {
+    // SAFETY: callers pass addresses in their heap buffer with room for `s`.
+    unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), at as *mut u8, s.len()) }
+}
+
+/// Stores pointer-size `value` at heap address `at`.
+fn put_word(at: usize, value: usize) {
+    put(at, &value.to_le_bytes());
+}
+
+pub fn exec(map: &Map) -> Outcome {
+    let buf = Buf::new()?;
+    buf.fill(b'y'); // no NUL anywhere: a name that runs to the break is unterminated
+    let word = size_of::<usize>();
+    // A valid unknown name in the first page, a valid argv after it.
+    let name = buf.start;
+    put(name, b"no-such-program\0");
+    let argv = buf.start + 64;
+    put_word(argv, name);
+    put_word(argv + word, 0);
+    expect_eq!(
+        sys::exec_raw(name as *const u8, argv as *const *const u8),
+        Errno::ENOENT,
+        "exec of an unknown program with valid pointers"
+    );
+    each_bad(map, &buf, 8, false, |c| {
+        // A name is read up to its NUL: the top of the stack holds argument strings, so a name
+        // there is valid.
+        if c.addr != map.stack_top - 4 {
+            let got = call(nr::EXEC, c.addr, argv, 0);
+            expect_eq!(
+                got,
+                Err(Errno::EFAULT),
+                "exec(name {} {:#x})",
+                c.what,
+                c.addr
+            );
+        }
+        let got = call(nr::EXEC, name, c.addr, 0);
+        expect_eq!(
+            got,
+            Err(Errno::EFAULT),
+            "exec(argv {} {:#x})",
+            c.what,
+            c.addr
+        );
+        if c.addr == 0 || c.addr == map.stack_top - 4 {
+            return Ok(()); // NULL ends an argument vector; a string at the stack top is valid
+        }
+        let list = buf.start + 128;
+        put_word(list, name);
+        put_word(list + word, c.addr);
+        put_word(list + 2 * word, 0);
+        let got = call(nr::EXEC, name, list, 0);
+        expect_eq!(
+            got,
+            Err(Errno::EFAULT),
+            "exec(argv[1] {} {:#x})",
+            c.what,
+            c.addr
+        );
+        Ok(())
+    })?;
+    // A name that runs into the unmapped page after the break without a NUL.
+    let unterminated = buf.brk - 5;
+    let got = call(nr::EXEC, unterminated, argv, 0);
+    expect_eq!(
+        got,
+        Err(Errno::EFAULT),
+        "exec of a name running past the break"
+    );
+    // An argv whose NULL would lie past the break.
+    let cut = buf.brk - word;
+    put_word(cut, name);
+    let got = call(nr::EXEC, name, cut, 0);
+    expect_eq!(
+        got,
+        Err(Errno::EFAULT),
+        "exec with argv running past the break"
+    );
+    // Name and argv ending exactly at the break: valid, so the answer is ENOENT.
+    let end_name = buf.brk - 6;
+    put(end_name, b"nosuc\0");
+    let end_argv = buf.brk - 6 - 2 * word - 2; // misaligned on purpose: the kernel copies bytes
+    put_word(end_argv, end_name);
+    put_word(end_argv + word, 0);
+    let got = call(nr::EXEC, end_name, end_argv, 0);
+    expect_eq!(
+        got,
+        Err(Errno::ENOENT),
+        "exec with name and argv ending at the break"
+    );
+    Ok(())
+}
+
+pub fn memstat(map: &Map) -> Outcome {
+    let buf = Buf::new()?;
+    let len = size_of::<MemStat>();
+    buf.fill(0x5a);
+    each_bad(map, &buf, len, true, |c| {
+        let got = call(nr::MEMSTAT, c.addr, 0, 0);
+        expect_eq!(got, Err(Errno::EFAULT), "memstat({} {:#x})", c.what, c.addr);
+        ensure!(
+            buf.all(0x5a),
+            "memstat({}) refused but wrote to the heap",
+            c.what
+        );
+        Ok(())
+    })?;
+    let at = buf.at_end(len);
+    expect_eq!(
+        call(nr::MEMSTAT, at, 0, 0),
+        Ok(0),
+        "memstat ending at the break"
+    );
+    // SAFETY: `at` holds a MemStat the kernel just wrote (any bytes are a valid MemStat).
+    let stat = unsafe { (at as *const MemStat).read_unaligned() };
+    ensure!(
+        stat.total_frames == map.total_frames && stat.free_frames < stat.total_frames,
+        "memstat ending at the break wrote nonsense: {stat:?}"
+    );
+    Ok(())
+}
+
+pub fn clock(map: &Map) -> Outcome {
+    let buf = Buf::new()?;
+    buf.fill(0x5a);
+    each_bad(map, &buf, 16, true, |c| {
+        let got = call(nr::CLOCK, c.addr, 0, 0);
+        expect_eq!(got, Err(Errno::EFAULT), "clock({} {:#x})", c.what, c.addr);
+        ensure!(
+            buf.all(0x5a),
+            "clock({}) refused but wrote to the heap",
+            c.what
+        );
+        Ok(())
+    })?;
+    expect_eq!(
+        call(nr::CLOCK, buf.at_end(16), 0, 0),
+        Ok(0),
+        "clock ending at the break"
+    );
+    Ok(())
+}
+
+pub fn wait(map: &Map) -> Outcome {
+    let buf = Buf::new()?;
+    let len = size_of::<ExitStatus>();
+    // No children: the pointer is still checked first.
+    let got = call(nr::WAIT, 0x8000_0000, 0, 0);
+    expect_eq!(
+        got,
+        Err(Errno::EFAULT),
+        "wait(kernel address) without children"
+    );
+    expect_eq!(
+        call(nr::WAIT, 0, 0, 0),
+        Err(Errno::ECHILD),
+        "wait(NULL) without children"
+    );
+    let child = util::spawn(|| user::sys::exit(42)).map_err(|e| {
+        user::println!("  fork: {e}");
+        util::Failed
+    })?;
+    buf.fill(0x5a);
+    each_bad(map, &buf, len, true, |c| {
+        if c.addr == 0 {
+            return Ok(()); // NULL: "don't report the status", valid
+        }
+        let got = call(nr::WAIT, c.addr, 0, 0);
+        expect_eq!(got, Err(Errno::EFAULT), "wait({} {:#x})", c.what, c.addr);
+        ensure!(
+            buf.all(0x5a),
+            "wait({}) refused but wrote to the heap",
+            c.what
+        );
+        Ok(())
+    })?;
+    // The child was not reaped by any refused call: a valid pointer ending at the break gets it.
+    let at = buf.at_end(len);
+    expect_eq!(
+        call(nr::WAIT, at, 0, 0),
+        Ok(child),
+        "wait with a status ending at the break"
+    );
+    // SAFETY: the kernel wrote an ExitStatus (a u32) at `at`.
+    let status = unsafe { (at as *const ExitStatus).read_unaligned() };
+    expect_eq!(status, ExitStatus::exited(42), "status of the child");
+    // NULL: reap without the status.
+    let second = util::spawn(|| user::sys::exit(1)).map_err(|_| util::Failed)?;
+    expect_eq!(
+        call(nr::WAIT, 0, 0, 0),
+        Ok(second),
+        "wait(NULL) with a child"
+    );
+    expect_eq!(
+        call(nr::WAIT, 0, 0, 0),
+        Err(Errno::ECHILD),
+        "wait(NULL) after reaping all"
+    );
+    Ok(())
+}
+
+pub fn regions(map: &Map) -> Outcome {
+    let buf = Buf::new()?;
+    let count = call(nr::REGIONS, 0, 0, 0);
+    let Ok(count) = count else {
+        ensure!(false, "regions(0, NULL, 0) must count the rows: {count:?}");
+        return Ok(());
+    };
+    ensure!(
+        (5..=12).contains(&count),
+        "a process has 5 to 12 regions, got {count}"
+    );
+    let len = count * size_of::<RegionRow>();
+    buf.fill(0x5a);
+    each_bad(map, &buf, len, true, |c| {
+        let got = call(nr::REGIONS, 0, c.addr, count);
+        expect_eq!(
+            got,
+            Err(Errno::EFAULT),
+            "regions({} {:#x}, {count})",
+            c.what,
+            c.addr
+        );
+        ensure!(
+            buf.all(0x5a),
+            "regions({}) refused but wrote to the heap",
+            c.what
+        );
+        Ok(())
+    })?;
+    let at = buf.at_end(len);
+    expect_eq!(
+        call(nr::REGIONS, 0, at, count),
+        Ok(count),
+        "regions ending at the break"
+    );
+    // A huge row count writes only the rows there are.
+    expect_eq!(
+        call(nr::REGIONS, 0, at, usize::MAX),
+        Ok(count),
+        "regions with n = usize::MAX"
+    );
+    let got = call(nr::REGIONS, 0, at + 1, usize::MAX);
+    expect_eq!(
+        got,
+        Err(Errno::EFAULT),
+        "regions with room for all rows but one byte"
+    );
+    let got = call(nr::REGIONS, usize::MAX, at, count);
+    expect_eq!(
+        got,
+        Err(Errno::ESRCH),
+        "regions of a pid that never existed"
+    );
+    Ok(())
+}
