@@ -4,7 +4,7 @@
 use crate::util::{self, Failed, Map, Outcome, PAGE, brk};
 use abi::{ARG_MAX, Errno, ExitStatus, MAX_ARGS, NAME_MAX};
 use core::mem::size_of;
-use user::alloc::vec::Vec;
+use user::alloc::{vec, vec::Vec};
 use user::sys::{self, exec_raw, sbrk};
 
 /// The program itself, which the exec tests run again in a checking mode.
@@ -34,6 +34,32 @@ impl ArgVec {
     /// Bytes the kernel counts against `ARG_MAX`: strings with NULs and the pointer array.
     fn size(&self) -> usize {
         self.strings.iter().map(Vec::len).sum::<usize>() + self.pointers.len() * size_of::<usize>()
+    }
+
+    /// `exec(name, self)` with the strings copied back to back from 37 bytes before a page
+    /// boundary (so several straddle two pages) and the pointer array straddling another.
+    fn exec_across_pages(&self, name: &[u8]) -> Errno {
+        let word = size_of::<usize>();
+        let total: usize = self.strings.iter().map(Vec::len).sum();
+        let mut area = vec![0u8; total + 5 * PAGE];
+        let base = area.as_mut_ptr() as usize;
+        let mut at = util::page_up(base) + PAGE - 37;
+        let mut pointers = Vec::with_capacity(self.strings.len() + 1);
+        for string in &self.strings {
+            let offset = at - base;
+            area[offset..offset + string.len()].copy_from_slice(string);
+            pointers.push(at);
+            at += string.len();
+        }
+        pointers.push(0);
+        let array = util::page_up(at) + PAGE - 3 * word;
+        for (i, p) in pointers.iter().enumerate() {
+            let offset = array - base + i * word;
+            area[offset..offset + word].copy_from_slice(&p.to_le_bytes());
+        }
+        let mut n = [0u8; 64];
+        n[..name.len()].copy_from_slice(name);
+        exec_raw(n.as_ptr(), array as *const *const u8)
     }
 
     /// `exec(name, self)`; allocates nothing, so a failure leaves the break where it was.
@@ -123,21 +149,33 @@ pub fn errors(_map: &Map) -> Outcome {
 
 pub fn most_arguments(_map: &Map) -> Outcome {
     let argv = largest(0);
-    let child = util::spawn(|| {
-        let e = argv.exec(SELF.as_bytes());
-        ensure!(
-            false,
-            "exec with the largest argument vector ({} bytes): {e}",
-            argv.size()
+    for across_pages in [false, true] {
+        let child = util::spawn(|| {
+            let e = if across_pages {
+                argv.exec_across_pages(SELF.as_bytes())
+            } else {
+                argv.exec(SELF.as_bytes())
+            };
+            ensure!(
+                false,
+                "exec of the largest argv ({} bytes): {e}",
+                argv.size()
+            );
+            Ok(())
+        })
+        .map_err(|_| Failed)?;
+        let status = util::wait_for(child)?;
+        let what = if across_pages {
+            ", laid across pages"
+        } else {
+            ""
+        };
+        expect_eq!(
+            status,
+            ExitStatus::exited(0),
+            "status of `memtests --args`{what}"
         );
-        Ok(())
-    })
-    .map_err(|_| Failed)?;
-    expect_eq!(
-        util::wait_for(child)?,
-        ExitStatus::exited(0),
-        "status of `memtests --args`"
-    );
+    }
     Ok(())
 }
 

@@ -187,3 +187,48 @@ pub fn child_grows_and_exits(_map: &Map) -> Outcome {
     );
     Ok(())
 }
+
+pub fn orphans_reaped_by_init(_map: &Map) -> Outcome {
+    let before = system_frames();
+    let ticks_per_ms = sys::clock().map_err(|_| Failed)?.ticks_per_second / 1000;
+    // A child leaves four zombies and four running children behind when it exits.
+    let child = util::spawn(|| {
+        for i in 0..8 {
+            match sys::fork() {
+                Ok(0) if i % 2 == 0 => sys::exit(0),
+                Ok(0) => {
+                    let until = sys::time() + 5 * ticks_per_ms;
+                    while sys::time() < until {
+                        sys::yield_now();
+                    }
+                    sys::exit(0)
+                }
+                Ok(_) => {}
+                Err(e) => ensure!(false, "fork: {e}"),
+            }
+        }
+        Ok(())
+    })
+    .map_err(|_| Failed)?;
+    expect_eq!(
+        util::wait_for(child)?,
+        ExitStatus::exited(0),
+        "the child that left orphans"
+    );
+    expect_eq!(
+        sys::wait().map(|_| ()),
+        Err(Errno::ECHILD),
+        "orphans are not this process's"
+    );
+    // `init` reaps them (their kernel stacks and records go back then): wait for it, bounded.
+    let deadline = sys::time() + 500 * ticks_per_ms;
+    while system_frames() != before && sys::time() < deadline {
+        sys::yield_now();
+    }
+    expect_eq!(
+        system_frames(),
+        before,
+        "frames 0.5 s after the orphans' parent exited"
+    );
+    Ok(())
+}

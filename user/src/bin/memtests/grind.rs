@@ -22,34 +22,9 @@ const MAX_CHILDREN: usize = 6;
 /// How far above its starting break a grinder's heap may move.
 const HEAP_RANGE: usize = 512 << 10;
 
-/// Memory the kernel may write through the grinder's valid pointers: page-aligned, in `.bss`,
-/// reached only through raw pointers (the kernel writes it behind the compiler's back).
-#[repr(C, align(4096))]
-struct Scratch([u8; 2 * PAGE]);
+mod args;
 
-static mut SCRATCH: Scratch = Scratch([0; 2 * PAGE]);
-
-/// The scratch area's first byte.
-fn scratch() -> usize {
-    (&raw mut SCRATCH) as usize
-}
-
-/// Where the kernel may write at most this many bytes from a random scratch pointer.
-const SCRATCH_SLACK: usize = 512;
-
-/// Copies `bytes` into the scratch area at `offset`.
-fn scratch_put(offset: usize, bytes: &[u8]) {
-    assert!(offset + bytes.len() <= 2 * PAGE);
-    // SAFETY: inside the scratch area, which only raw pointers and the kernel touch.
-    unsafe {
-        core::ptr::copy_nonoverlapping(bytes.as_ptr(), (scratch() + offset) as *mut u8, bytes.len())
-    }
-}
-
-/// Scratch offsets: exec names at 0, argv arrays at 64, free for the kernel from 512.
-const NAME_AT: usize = 0;
-const ARGV_AT: usize = 64;
-const KERNEL_AT: usize = 512;
+use args::{ARGV_AT, KERNEL_AT, SCRATCH_SLACK, scratch, scratch_put};
 
 struct Grinder<'a> {
     map: &'a Map,
@@ -74,66 +49,6 @@ macro_rules! grind_ensure {
 }
 
 impl Grinder<'_> {
-    /// An address no syscall may use: not mapped, kernel-only, or outside user space.
-    fn bad(&mut self) -> usize {
-        let m = self.map;
-        let choices = [
-            0,
-            0x18,
-            0x8000_0000,
-            m.trap_frame + self.rng.below(PAGE),
-            m.trampoline + self.rng.below(PAGE),
-            m.last_address(),
-            usize::MAX,
-            util::page_up(self.floor + HEAP_RANGE) + self.rng.below(PAGE),
-            m.stack_top - (8 << 20) - self.rng.below(64 << 10) - 1,
-            #[cfg(target_pointer_width = "64")]
-            (1 << 63),
-            #[cfg(target_pointer_width = "64")]
-            (scratch() | 1 << 63),
-            #[cfg(target_pointer_width = "64")]
-            (scratch() | !(m.va_top as usize - 1)),
-            #[cfg(target_pointer_width = "64")]
-            (self.rng.word() | 1 << 40),
-            // A random 32-bit address outside this program's pages.
-            0x8000_0000 + self.rng.below(0x4000_0000),
-        ];
-        self.rng.pick(&choices)
-    }
-
-    /// A pointer the kernel may write a few hundred bytes through: bad, or in the scratch area.
-    fn target(&mut self) -> usize {
-        if self.rng.one_in(3) {
-            scratch() + KERNEL_AT + self.rng.below(2 * PAGE - KERNEL_AT - SCRATCH_SLACK)
-        } else {
-            self.bad()
-        }
-    }
-
-    /// A length no valid buffer has.
-    fn huge(&mut self) -> usize {
-        let near_max = usize::MAX - self.rng.below(PAGE);
-        self.rng.pick(&[
-            usize::MAX,
-            isize::MAX as usize,
-            1 << 31,
-            near_max,
-            (self.map.va_top / 2) as usize,
-        ])
-    }
-
-    /// One of this grinder's children, a pid never issued, pid 0 or 1, or the last one reaped.
-    fn victim(&mut self) -> (Pid, &'static [Errno]) {
-        const CHILD: &[Errno] = &[Errno::ESRCH]; // it may have ended already
-        match self.rng.below(6) {
-            0 | 1 if self.lives > 0 => (self.live[self.rng.below(self.lives)], CHILD),
-            2 => (0, &[Errno::ESRCH]),
-            3 => (1, &[Errno::EPERM]),
-            4 if self.reaped != 0 => (self.reaped, &[Errno::ESRCH]),
-            _ => (1_000_000 + self.rng.below(1 << 20), &[Errno::ESRCH]),
-        }
-    }
-
     fn grind(&mut self, calls: usize) -> Outcome {
         for i in 0..calls {
             self.call = i;
@@ -239,26 +154,6 @@ impl Grinder<'_> {
         };
         grind_ensure!(self, fine, "read({fd}, {at:#x}, {len:#x}): {got:?}");
         Ok(())
-    }
-
-    /// A name no program has (starts with `zz`), or none at all.
-    fn name(&mut self) -> usize {
-        match self.rng.below(4) {
-            0 => self.bad(),
-            1 => {
-                // No NUL within the longest name.
-                scratch_put(NAME_AT, &[b'z'; 40]);
-                scratch() + NAME_AT
-            }
-            _ => {
-                let mut name = *b"zz-0000000\0";
-                for b in &mut name[3..10] {
-                    *b = b'a' + self.rng.below(26) as u8;
-                }
-                scratch_put(NAME_AT, &name);
-                scratch() + NAME_AT
-            }
-        }
     }
 
     fn exec(&mut self) -> Outcome {

@@ -169,6 +169,7 @@ static SCENARIOS: &[Scenario] = &[
     ok("fork-until-full", fork::until_full),
     ok("fork-until-enomem", fork::until_enomem),
     ok("fork-child-grows-and-exits", fork::child_grows_and_exits),
+    ok("fork-orphans-reaped-by-init", fork::orphans_reaped_by_init),
     ok("kill-spinning-child", kill::spinning),
     ok("kill-sleeping-reader", kill::sleeping_reader),
     ok("kill-racing-reader", kill::racing_reader),

@@ -71,8 +71,8 @@ pub fn too_large(map: &Map) -> Outcome {
         usize::MAX - PAGE,
         isize::MAX as usize,
         isize::MAX as usize + 1,
+        // Passed to the kernel, which maps all it has before it refuses.
         2 * map.ram_bytes(),
-        map.ram_bytes(),
     ] {
         let p = HEAP.malloc(size);
         ensure!(p.is_null(), "malloc({size:#x}) returned {p:?}");
