@@ -53,6 +53,7 @@ mod kill;
 mod malloc;
 mod pointers;
 mod protection;
+mod regions;
 mod sbrk;
 mod stack;
 mod util;
@@ -114,6 +115,7 @@ static SCENARIOS: &[Scenario] = &[
     ok("bad-pointers-wait", pointers::wait),
     ok("bad-pointers-regions", pointers::regions),
     ok("bad-pointers-clock", pointers::clock),
+    ok("regions-match-memstat", regions::match_memstat),
     ok("sbrk-one-byte-steps", sbrk::one_byte_steps),
     ok("sbrk-half-of-ram", sbrk::half_of_ram),
     ok("sbrk-shrink-one-page", sbrk::shrink_one_page),
