@@ -85,7 +85,7 @@ fn dispatch(p: ProcRef, number: usize, a: [usize; 6]) -> Result<Done, Errno> {
 fn buffer_arg(number: usize) -> Option<usize> {
     match number {
         nr::READ | nr::WRITE | nr::REGIONS => Some(1),
-        nr::MEMSTAT | nr::CLOCK | nr::WAIT => Some(0),
+        nr::MEMSTAT | nr::CLOCK | nr::WAIT | nr::PROCS | nr::KMAP => Some(0),
         _ => None,
     }
 }
