@@ -2,7 +2,7 @@
 //! the buffer is valid), never a kernel fault, and a refused call must write nothing.
 
 use crate::util::{self, Map, Outcome, call};
-use abi::{Errno, ExitStatus, MemStat, RegionRow, nr};
+use abi::{Errno, ExitStatus, MemStat, RegionRow, Wire, nr};
 use core::mem::size_of;
 use user::sys;
 
@@ -339,4 +339,59 @@ pub fn regions(map: &Map) -> Outcome {
         "regions of a pid that never existed"
     );
     Ok(())
+}
+
+/// `procs` or `kmap` (syscall `number`, rows of `row` bytes): bad pointers for all its rows are
+/// `EFAULT` and write nothing; rows ending at the break, a huge row count, and 0 rows into
+/// NULL succeed.
+fn listing(map: &Map, number: usize, what: &str, row: usize) -> Outcome {
+    let buf = Buf::new()?;
+    let count = call(number, 0, 0, 0);
+    let Ok(count) = count else {
+        ensure!(false, "{what}(NULL, 0) must count the rows: {count:?}");
+        return Ok(());
+    };
+    ensure!(
+        count > 0 && count * row <= 2 * util::PAGE,
+        "{what}: {count} rows"
+    );
+    buf.fill(0x5a);
+    each_bad(map, &buf, count * row, true, |c| {
+        let got = call(number, c.addr, count, 0);
+        expect_eq!(
+            got,
+            Err(Errno::EFAULT),
+            "{what}({} {:#x}, {count})",
+            c.what,
+            c.addr
+        );
+        ensure!(
+            buf.all(0x5a),
+            "{what}({}) refused but wrote to the heap",
+            c.what
+        );
+        Ok(())
+    })?;
+    // The count may change between calls (processes and kernel stacks come and go): room for
+    // one row more than counted, ending at the break.
+    let at = buf.at_end((count + 1) * row);
+    let got = call(number, at, count + 1, 0);
+    ensure!(
+        got.is_ok_and(|n| n > 0),
+        "{what} ending at the break: {got:?}"
+    );
+    let got = call(number, at, usize::MAX, 0);
+    ensure!(
+        got.is_ok_and(|n| n <= count + 1) || got == Err(Errno::EFAULT),
+        "{what} with n = usize::MAX: {got:?}"
+    );
+    Ok(())
+}
+
+pub fn procs(map: &Map) -> Outcome {
+    listing(map, nr::PROCS, "procs", abi::ProcRow::SIZE)
+}
+
+pub fn kmap(map: &Map) -> Outcome {
+    listing(map, nr::KMAP, "kmap", abi::KmapRow::SIZE)
 }

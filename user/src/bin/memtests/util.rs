@@ -103,11 +103,29 @@ pub fn system_frames() -> u64 {
     s.free_frames + s.resident_pages + s.table_frames
 }
 
+/// How many processes more than `baseline` still exist after waiting up to two seconds for
+/// them to end (polling once a millisecond).
+pub fn processes_left_behind(baseline: u64) -> u64 {
+    let count = || sys::memstat().map_or(0, |s| s.processes);
+    let per_ms = sys::clock().map_or(0, |c| c.ticks_per_second / 1000);
+    let deadline = sys::time() + 2000 * per_ms;
+    while count() > baseline && sys::time() < deadline {
+        let _ = sys::sleep(1);
+    }
+    count().saturating_sub(baseline)
+}
+
 /// Free frames now.
 pub fn free_frames() -> u64 {
     sys::memstat()
         .expect("memstat with a valid pointer")
         .free_frames
+}
+
+/// Milliseconds of the `time` counter since `start` (a `sys::time()` reading).
+pub fn ms_since(start: u64) -> u64 {
+    let per_ms = sys::clock().map_or(0, |c| c.ticks_per_second / 1000).max(1);
+    sys::time().saturating_sub(start) / per_ms
 }
 
 /// The current break.
@@ -166,12 +184,14 @@ pub fn reap_all(want: ExitStatus) -> (usize, usize) {
     }
 }
 
-/// Yields until killed, touching no memory: a child that holds what it has while the
-/// parent exhausts the rest.
+/// Sleeps until killed, touching no memory: a child that holds what it has while the
+/// parent exhausts the rest. (Sleeping, not yielding: harts that hand a yielding process back
+/// and forth spin on its hand-over, which under `-icount` costs QEMU's 100 ms round-robin
+/// period each time.)
 #[inline(never)]
 pub fn hold_until_killed() -> ! {
     loop {
-        raw(nr::YIELD, 0, 0, 0);
+        raw(nr::SLEEP, 3_600_000, 0, 0);
     }
 }
 

@@ -18,6 +18,11 @@ pub fn scratch() -> usize {
     (&raw mut SCRATCH) as usize
 }
 
+/// Whether `at` lies in the scratch area.
+pub fn in_scratch(at: usize) -> bool {
+    (scratch()..scratch() + 2 * PAGE).contains(&at)
+}
+
 /// Where the kernel may write at most this many bytes from a random scratch pointer.
 pub const SCRATCH_SLACK: usize = 512;
 
