@@ -65,27 +65,26 @@ fn delay(n: usize) {
 }
 
 /// Waits up to a second for `child` to end and reaps it; its status, or `None` if it did not
-/// end in time. Polls with `WNOHANG` and 1 ms sleeps: a blocking `wait` would hang the suite
-/// if the child never ends, and yielding in a loop makes harts spin on the hand-over.
+/// end in time. A watchdog child that sleeps a second ends the wait if `child` does not; a
+/// blocking `wait` alone would hang the suite, and polling makes harts contend.
 fn reap_within_a_second(child: usize) -> Option<ExitStatus> {
-    let ticks_per_ms = sys::clock().ok()?.ticks_per_second / 1000;
-    let deadline = sys::time() + 1000 * ticks_per_ms;
-    let mut status = ExitStatus::default();
-    while sys::time() < deadline {
-        match util::call(abi::nr::WAIT, &raw mut status as usize, abi::WNOHANG, 0) {
-            Ok(pid) if pid == child => return Some(status),
-            Ok(_) => {
-                let _ = sys::sleep(1);
-            }
-            Err(_) => return None,
-        }
+    let watchdog = util::spawn(|| {
+        let _ = sys::sleep(1000);
+        Ok(())
+    })
+    .ok()?;
+    let (pid, status) = sys::wait().ok()?;
+    if pid != child {
+        return None; // the watchdog ended first; `child` is left behind
     }
-    None
+    let _ = sys::kill(watchdog);
+    let _ = sys::wait();
+    Some(status)
 }
 
 pub fn racing_reader(_map: &Map) -> Outcome {
     let before = system_frames();
-    for trial in 0..64 {
+    for trial in 0..32 {
         let child = util::spawn(|| {
             let mut line = [0u8; 16];
             let got = sys::read(abi::fd::STDIN, &mut line);
@@ -94,7 +93,7 @@ pub fn racing_reader(_map: &Map) -> Outcome {
         })
         .map_err(|_| Failed)?;
         // Kill it at a different moment of its way into `read` each time.
-        delay(trial * 5);
+        delay(trial * 9);
         expect_eq!(sys::kill(child), Ok(()), "kill({child}) in trial {trial}");
         // A kill that lands between the reader's last look at its kill flag and its sleep
         // must still wake it: it may not sleep until console input arrives.
