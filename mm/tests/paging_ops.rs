@@ -564,3 +564,80 @@ fn map_running_into_a_mapping_in_its_first_table_undoes_its_leaves() {
     t.destroy(&mut frames);
     frames.assert_no_leaks();
 }
+
+/// The superpages of mode `M` (every leaf size above 4 KiB), each mapped alone at a VA and PA
+/// aligned to it, with the empty ranges that start inside it: one page in, and half-way.
+fn superpage_cases<M: Mode>() -> Vec<(PageSize, u64, PageRange)> {
+    let mut cases = Vec::new();
+    for &size in &M::LEAF_SIZES[1..] {
+        let base = size.bytes();
+        for offset in [0x1000, size.bytes() / 2] {
+            let start = rvmm::addr::Page::containing(va(base + offset));
+            cases.push((size, base, PageRange::from_pages(start, 0).unwrap()));
+        }
+    }
+    cases
+}
+
+/// Runs `op` on an empty range inside a lone superpage, with every allocation failing, and
+/// checks that it succeeds, flushes nothing, takes no frame and leaves the superpage whole.
+fn empty_range_inside_a_superpage_changes_nothing<M: Mode>(
+    op: impl Fn(&mut Table<'_, M>, PageRange, &mut Failing<Tracking<ArenaFrames<'_>>>) -> FlushScope,
+) {
+    for (size, base, empty) in superpage_cases::<M>() {
+        let arena = arena();
+        let mut frames = Failing::new(Tracking::new(ArenaFrames::new(&arena)), FailPlan::Never);
+        let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+        let whole = range(base, size.bytes());
+        t.map(whole, pa(base), Perms::RW, PageSizes::Largest, &mut frames)
+            .unwrap()
+            .ignore();
+        let before = all(&t);
+        let live = frames.inner().live_frames();
+        frames.set_plan(FailPlan::FromNth(1));
+        assert_eq!(
+            op(&mut t, empty, &mut frames),
+            FlushScope::Nothing,
+            "{size}"
+        );
+        assert_eq!(frames.calls(), 0, "{size}: an empty range allocated");
+        assert_eq!(
+            all(&t),
+            before,
+            "{size}: an empty range changed the mappings"
+        );
+        assert_eq!(frames.inner().live_frames(), live, "{size}");
+        assert_eq!(t.translate(va(base)).unwrap().size, size);
+        frames.set_plan(FailPlan::Never);
+        t.destroy(&mut frames);
+        frames.inner().assert_no_leaks();
+    }
+}
+
+/// Regression: `unmap` of 0 pages starting inside a superpage split it (taking table frames,
+/// failing with `OutOfMemory` when none were left) though it named no page.
+fn empty_unmap_inside_a_superpage_changes_nothing<M: Mode>() {
+    empty_range_inside_a_superpage_changes_nothing::<M>(|t, empty, f| {
+        let flush = t.unmap(empty, f).expect("an empty unmap cannot fail");
+        let scope = flush.scope();
+        flush.ignore();
+        scope
+    });
+}
+
+/// Regression: `protect` of 0 pages starting inside a superpage split it, as `unmap` did.
+fn empty_protect_inside_a_superpage_changes_nothing<M: Mode>() {
+    empty_range_inside_a_superpage_changes_nothing::<M>(|t, empty, f| {
+        let flush = t
+            .protect(empty, Perms::R, f)
+            .expect("an empty protect cannot fail");
+        let scope = flush.scope();
+        flush.ignore();
+        scope
+    });
+}
+
+rvmm_testkit::both_modes!(
+    empty_unmap_inside_a_superpage_changes_nothing,
+    empty_protect_inside_a_superpage_changes_nothing,
+);

@@ -112,6 +112,10 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         if !perms.is_legal_leaf() {
             return Err(Error::IllegalPerms(perms));
         }
+        if pages.is_empty() {
+            // Names no page: nothing to split, nothing to change.
+            return Ok(Flush::nothing());
+        }
         let root = self.root();
         let hole = self.visit(
             root,
@@ -153,6 +157,10 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         on_leaf: &mut impl FnMut(&mut F, PhysAddr, crate::addr::PageSize),
     ) -> Result<Flush, Error> {
         let (start, end) = self.bounds(pages)?;
+        if pages.is_empty() {
+            // Names no page: `split_ends` would still split a superpage around `start`.
+            return Ok(Flush::nothing());
+        }
         self.split_ends(start, end, frames)?;
         self.remove(start, end, frames, on_leaf);
         Ok(Flush::pages(pages))
