@@ -15,6 +15,7 @@
 use rvmm::addr::{Frame, PAGE_SIZE};
 use rvmm::frame::{FrameSource, OutOfMemory};
 use rvmm::paging::{Mode, Sv32, Sv39};
+use rvmm::phys::PhysMem;
 use rvmm::space::user::{Limits, UserSpace};
 use rvmm_testkit::Arena;
 use rvmm_testkit::bench::{Case, Measured, compare, rounds};
@@ -218,7 +219,9 @@ fn main() {
             .base()
             .checked_add((i * PAGE_SIZE) as u64)
             .expect("arena address");
-        assert!(arena.write(pa, &[1; PAGE_SIZE]));
+        arena
+            .fill_bytes(Frame::containing(pa), 0, PAGE_SIZE, 1)
+            .expect("arena frame");
     }
     let pool = RefCell::new(Pool::new(&arena));
     let free_at_start = pool.borrow().0.len();

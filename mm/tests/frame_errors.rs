@@ -157,8 +157,11 @@ fn free_contiguous_checks_every_frame_before_freeing_any() {
     assert_eq!(drain(&a).len(), total);
 }
 
+/// `FrameSource::deallocate` of a frame the source did not hand out (or got back already)
+/// breaks the caller's contract: it panics instead of dropping the refusal, and the allocator
+/// is unchanged.
 #[test]
-fn frame_source_deallocate_ignores_bad_frames() {
+fn frame_source_deallocate_panics_on_bad_frames() {
     let arena = Arena::new(BASE, FRAMES as usize * 4096);
     let a = setup(&arena);
     let before = snapshot(&a);
@@ -166,9 +169,13 @@ fn frame_source_deallocate_ignores_bad_frames() {
     let f = source.allocate().unwrap();
     // SAFETY: `f` came from `allocate` and is not used after this.
     unsafe { source.deallocate(f) };
-    // SAFETY: a double free, which the source promises to refuse untouched.
-    unsafe { source.deallocate(f) };
-    // SAFETY: a foreign frame, likewise refused.
-    unsafe { source.deallocate(frame(1)) };
-    assert!(snapshot(&a) == before, "state changed");
+    for bad in [f, frame(1)] {
+        let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut source = &a;
+            // SAFETY: a double free and a foreign frame, which the allocator detects.
+            unsafe { source.deallocate(bad) }
+        }));
+        assert!(refused.is_err(), "deallocate of {bad:?} did not panic");
+        assert!(snapshot(&a) == before, "state changed");
+    }
 }

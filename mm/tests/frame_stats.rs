@@ -1,5 +1,6 @@
 //! Counters, the low-water mark, junk fill, and hart cache slots.
 
+use rvmm::PhysMem;
 use rvmm::addr::{Frame, PAGE_SIZE};
 use rvmm::frame::{BATCH_FRAMES, FrameAllocator, Junk, MAX_HARTS, Stats};
 use rvmm_testkit::Arena;
@@ -17,7 +18,7 @@ fn setup(arena: &Arena, junk: Junk) -> FrameAllocator<&Arena> {
 
 fn bytes(arena: &Arena, f: Frame) -> Vec<u8> {
     let mut buf = vec![0; PAGE_SIZE];
-    assert!(arena.read(f.start(), &mut buf));
+    arena.read(f, 0, &mut buf).unwrap();
     buf
 }
 
@@ -115,7 +116,7 @@ fn junk_fill_marks_freed_and_allocated_frames() {
     let f = a.alloc().unwrap();
     assert!(bytes(&arena, f).iter().all(|&b| b == Junk::ALLOCATED));
     let g = a.alloc().unwrap();
-    assert!(arena.write(g.start(), &[0x77; PAGE_SIZE]));
+    arena.fill_bytes(g, 0, PAGE_SIZE, 0x77).unwrap();
     // SAFETY: allocated above and not used.
     unsafe { a.free(g) }.unwrap();
     // `g` went into the head batch's array, so only the junk touched it.
@@ -135,7 +136,7 @@ fn junk_off_leaves_contents_alone() {
     let a = setup(&arena, Junk::Off);
     let _keep = a.alloc().unwrap();
     let f = a.alloc().unwrap();
-    assert!(arena.write(f.start(), &[0x77; PAGE_SIZE]));
+    arena.fill_bytes(f, 0, PAGE_SIZE, 0x77).unwrap();
     // SAFETY: allocated above and not used.
     unsafe { a.free(f) }.unwrap();
     assert_eq!(a.alloc(), Ok(f));

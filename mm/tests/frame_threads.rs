@@ -2,6 +2,7 @@
 //! every frame stamped with its owner and checked before it is freed.
 
 use rvmm::PageSize;
+use rvmm::PhysMem;
 use rvmm::addr::{Frame, PAGE_SIZE};
 use rvmm::frame::{FrameAllocator, HartCache, Junk};
 use rvmm_testkit::{Arena, Rng};
@@ -46,10 +47,8 @@ impl Worker<'_> {
             1
         };
         for k in 0..len as u64 {
-            assert!(
-                self.arena
-                    .write(first.checked_add(k).unwrap().start(), &[stamp; PAGE_SIZE])
-            );
+            let frame = first.checked_add(k).unwrap();
+            self.arena.fill_bytes(frame, 0, PAGE_SIZE, stamp).unwrap();
         }
         self.held.push((first, len, stamp));
         true
@@ -59,10 +58,8 @@ impl Worker<'_> {
         let (first, len, stamp) = self.held.swap_remove(i);
         let mut buf = vec![0; PAGE_SIZE];
         for k in 0..len as u64 {
-            assert!(
-                self.arena
-                    .read(first.checked_add(k).unwrap().start(), &mut buf)
-            );
+            let frame = first.checked_add(k).unwrap();
+            self.arena.read(frame, 0, &mut buf).unwrap();
             if buf[..] != [stamp; PAGE_SIZE] {
                 self.corruptions.fetch_add(1, Ordering::Relaxed);
             }

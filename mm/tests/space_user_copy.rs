@@ -4,6 +4,7 @@
 
 mod space_user_support;
 
+use rvmm::PhysMem;
 use rvmm::addr::PAGE_SIZE;
 use rvmm::paging::Mode;
 use rvmm::space::user::CopyError;
@@ -189,7 +190,9 @@ fn copy_out_refuses_the_trap_frame<M: Mode>() {
     );
     assert_eq!(snapshot(&space), before);
     let mut tf_bytes = [0xee; 16];
-    assert!(env.arena.read(space.trap_frame().start(), &mut tf_bytes));
+    env.arena
+        .read(space.trap_frame(), 0, &mut tf_bytes)
+        .unwrap();
     assert_eq!(tf_bytes, [0; 16]);
     done(space, frames);
 }

@@ -3,9 +3,10 @@
 
 mod space_user_support;
 
+use rvmm::PhysMem;
 use rvmm::addr::PAGE_SIZE;
 use rvmm::paging::{Mode, Perms};
-use rvmm::space::user::RegionKind;
+use rvmm::space::user::UserRegion;
 use rvmm_testkit::FailPlan;
 use space_user_support::*;
 use std::collections::BTreeSet;
@@ -131,16 +132,16 @@ fn trap_frame_is_copied<M: Mode>() {
     let mut frames = env.frames();
     let parent = parent::<M>(&env, &mut frames);
     let regs = pattern(42, 288);
-    assert!(env.arena.write(parent.trap_frame().start(), &regs));
+    env.arena.write(parent.trap_frame(), 0, &regs).unwrap();
     let child = parent.fork(&mut frames).unwrap();
     let mut got = vec![0; 288];
-    assert!(env.arena.read(child.trap_frame().start(), &mut got));
+    env.arena.read(child.trap_frame(), 0, &mut got).unwrap();
     assert_eq!(got, regs);
-    let kinds: Vec<_> = child.regions().map(|r| r.kind).collect();
+    let kinds: Vec<_> = child.regions().map(|r| r.what).collect();
     assert_eq!(
         kinds
             .iter()
-            .filter(|&&k| k == RegionKind::TrapFrame)
+            .filter(|&&k| k == UserRegion::TrapFrame)
             .count(),
         1
     );

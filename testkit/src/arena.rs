@@ -73,32 +73,6 @@ impl Arena {
         // SAFETY: off + len lies inside the allocation, so the offset pointer is in bounds.
         Some(unsafe { self.mem.add(off as usize) })
     }
-
-    /// Copies bytes at physical address `pa` into `buf`; `false` if the arena does not hold
-    /// them all. Reads as the hardware would: no ownership needed, the caller is a test.
-    pub fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> bool {
-        match self.ptr(pa, buf.len()) {
-            Some(p) => {
-                // SAFETY: `ptr` checked the bytes lie in the arena; tests read while no other
-                // thread writes the same bytes.
-                unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), buf.as_mut_ptr(), buf.len()) };
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Copies `buf` to physical address `pa`; `false` if the arena does not hold it all.
-    pub fn write(&self, pa: PhysAddr, buf: &[u8]) -> bool {
-        match self.ptr(pa, buf.len()) {
-            Some(p) => {
-                // SAFETY: as in `read`; the test owns the bytes it writes.
-                unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), p.as_ptr(), buf.len()) };
-                true
-            }
-            None => false,
-        }
-    }
 }
 
 // SAFETY: 1. every frame inside the range maps to a 4 KiB aligned, 4 KiB long piece of the one
@@ -130,10 +104,7 @@ mod tests {
         assert_eq!(p.as_ptr() as usize % PAGE_SIZE, 0);
         assert!(a.frame_ptr(f.checked_add(1).unwrap()).is_none());
         assert!(a.frame_ptr(Frame::from_number(0x7ffff).unwrap()).is_none());
-        assert!(a.write(PhysAddr::new(0x8000_3ff8).unwrap(), &[1; 8]));
-        assert!(!a.write(PhysAddr::new(0x8000_3ff9).unwrap(), &[1; 8]));
-        let mut b = [0u8; 8];
-        assert!(a.read(PhysAddr::new(0x8000_3ff8).unwrap(), &mut b));
-        assert_eq!(b, [1; 8]);
+        assert!(a.ptr(PhysAddr::new(0x8000_3ff8).unwrap(), 8).is_some());
+        assert!(a.ptr(PhysAddr::new(0x8000_3ff9).unwrap(), 8).is_none());
     }
 }

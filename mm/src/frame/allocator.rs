@@ -5,8 +5,8 @@ use super::hart::Slot;
 use super::maps::{self, Listed, NotAllocated, States};
 use super::ranges::usable_runs;
 use super::{FrameSource, FreeError, InitError, Junk, MAX_HARTS, OutOfMemory, Stats};
-use crate::addr::{Frame, PhysAddr, PhysRange};
-use crate::phys::{PhysMem, fill_frame};
+use crate::addr::{Frame, PAGE_SIZE, PhysAddr, PhysRange};
+use crate::phys::PhysMem;
 use core::convert::Infallible;
 use core::fmt;
 use core::ptr::NonNull;
@@ -65,6 +65,13 @@ pub struct FrameAllocator<P: PhysMem, R: RawMutex = spin::mutex::SpinMutex<()>> 
     pub(super) slots: [Slot; MAX_HARTS],
 }
 
+/// Why a managed frame has memory: `new` refused `PhysMem`s that do not back every usable frame.
+pub(super) const BACKED: &str = "PhysMem stopped backing a frame it backed at init";
+
+/// Why `FrameSource::deallocate` cannot be refused: its caller promises the frame came from
+/// `allocate` on this source and was not given back since, which is all `free` checks.
+pub(super) const CONTRACT: &str = "FrameSource::deallocate of a frame this source did not hand out";
+
 /// Frame number `n`, which came from a valid `PhysRange` and so is a valid frame.
 fn frame_number(n: u64) -> Frame {
     match Frame::from_number(n) {
@@ -122,7 +129,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         }
         let need = maps::frames_needed(span);
         let mut at = None;
-        let _ = usable_runs::<Infallible>(ram, reserved, |s, e| {
+        let Ok(()) = usable_runs::<Infallible>(ram, reserved, |s, e| {
             at = at.or((e - s >= need).then_some(s));
             Ok(())
         });
@@ -130,10 +137,9 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         if usable == need {
             return Err(InitError::NoMemory);
         }
-        // SAFETY: the frames are usable RAM, backed (checked above) and ours by the contract.
-        let (states, listed) = unsafe { maps::zeroed(&mem, frame_number(at), span) };
+        let (states, listed) = maps::zeroed(&mem, frame_number(at), span);
         let mut list = BatchList::new();
-        let _ = usable_runs::<Infallible>(ram, reserved, |s, e| {
+        let Ok(()) = usable_runs::<Infallible>(ram, reserved, |s, e| {
             for n in (s..e).filter(|n| !(at..at + need).contains(n)) {
                 let i = (n - lo) as u32;
                 states.add_free(&mem, i);
@@ -166,15 +172,21 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         frame_number(self.base + i as u64)
     }
 
-    /// The memory of managed frame `i`.
+    /// The memory of managed frame `i`: how the free lists reach their nodes. An index outside
+    /// the span can only come from corrupted list bytes; it panics rather than reach a frame
+    /// the allocator does not manage.
     pub(super) fn ptr(&self, i: u32) -> NonNull<u8> {
-        self.frame_ptr(self.frame(i))
+        assert!(
+            u64::from(i) < self.span,
+            "free list corrupted: index beyond the span"
+        );
+        let p = self.mem.frame_ptr(self.frame(i));
+        p.expect(BACKED)
     }
 
-    /// The memory of managed `frame`.
-    fn frame_ptr(&self, frame: Frame) -> NonNull<u8> {
-        let p = self.mem.frame_ptr(frame);
-        p.expect("PhysMem stopped backing a frame it backed at init")
+    /// The physical memory the frames live in, for reading and writing them.
+    pub fn phys(&self) -> &P {
+        &self.mem
     }
 
     /// The index of `frame` if the allocator manages it.
@@ -187,6 +199,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
 
     /// Checks a frame being freed, marks it free, junk-fills it and returns its index. After
     /// this the frame belongs to the caller's list (shared or cached) and must go on it.
+    #[inline]
     pub(super) fn accept(&self, frame: Frame) -> Result<u32, FreeError> {
         let i = match frame.number().checked_sub(self.base) {
             Some(i) if i < self.span => i as u32,
@@ -198,26 +211,34 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
             Err(NotAllocated::Foreign) => return Err(FreeError::Foreign(frame)),
         }
         if self.junk == Junk::Fill {
-            // SAFETY: the caller of `free` gave the frame up; marking it free made it ours.
-            unsafe { fill_frame(self.ptr(i), Junk::FREED) };
+            self.mem
+                .fill_bytes(frame, 0, PAGE_SIZE, Junk::FREED)
+                .expect(BACKED);
         }
         Ok(i)
     }
 
-    /// Marks frame `i`, just taken off a list, as allocated and junk-fills it.
+    /// Marks frame `i`, just taken off a list, as allocated and junk-fills it. A frame that
+    /// is not free (corrupted list bytes) panics here instead of reaching a second owner.
+    #[inline]
     pub(super) fn hand_out(&self, i: u32) -> Frame {
+        assert!(
+            u64::from(i) < self.span,
+            "free list corrupted: index beyond the span"
+        );
         self.states.mark_allocated(&self.mem, i);
+        let frame = self.frame(i);
         if self.junk == Junk::Fill {
-            // SAFETY: taken off a list, so nobody else holds it.
-            unsafe { fill_frame(self.ptr(i), Junk::ALLOCATED) };
+            self.mem
+                .fill_bytes(frame, 0, PAGE_SIZE, Junk::ALLOCATED)
+                .expect(BACKED);
         }
-        self.frame(i)
+        frame
     }
 
     /// Fills a frame the caller just allocated with zeroes.
     pub(super) fn zero(&self, frame: Frame) -> Frame {
-        // SAFETY: the caller just allocated the frame and has not handed it on.
-        unsafe { fill_frame(self.frame_ptr(frame), 0) };
+        self.mem.zero(frame).expect(BACKED);
         frame
     }
 
@@ -225,7 +246,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     pub fn alloc(&self) -> Result<Frame, OutOfMemory> {
         let i = {
             let mut s = self.shared.lock();
-            let i = s.list.pop().ok_or(OutOfMemory)?;
+            let i = s.list.pop(&|i| self.ptr(i)).ok_or(OutOfMemory)?;
             s.note_low();
             i
         };
@@ -299,7 +320,7 @@ unsafe impl<P: PhysMem, R: RawMutex> FrameSource for &FrameAllocator<P, R> {
 
     unsafe fn deallocate(&mut self, frame: Frame) {
         // SAFETY: the caller's contract (frame from `allocate`, unused after) is `free`'s.
-        // A detected misuse is refused with the state unchanged; there is no one to tell.
-        let _ = unsafe { self.free(frame) };
+        let freed = unsafe { self.free(frame) };
+        freed.expect(CONTRACT);
     }
 }

@@ -27,7 +27,8 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         let mut guard = self.shared.lock();
         let s = &mut *guard;
         s.listed.clear_all(mem);
-        s.list.for_each(|i| s.listed.set(mem, i as usize));
+        s.list
+            .for_each(&|i| self.ptr(i), |i| s.listed.set(mem, i as usize));
         let start = self.find_run(&mut s.listed, count.get(), align)?;
         let run = start..start + count.get();
         run.clone().for_each(|i| s.listed.clear(mem, i));

@@ -73,11 +73,11 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
     pub fn alloc(&mut self) -> Result<Frame, OutOfMemory> {
         if self.list.count() == 0 {
             let mut s = self.owner.shared.lock();
-            self.list = s.list.take_batch();
+            self.list = s.list.take_batch(&|i| self.owner.ptr(i));
             s.note_low();
             self.publish(); // under the lock, so `stats` never sees the batch in neither place
         }
-        let i = self.list.pop().ok_or(OutOfMemory)?;
+        let i = self.list.pop(&|i| self.owner.ptr(i)).ok_or(OutOfMemory)?;
         self.publish();
         Ok(self.owner.hand_out(i))
     }
@@ -96,7 +96,8 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
         let i = self.owner.accept(frame)?;
         if self.list.head_full() && self.list.has_second() {
             let mut s = self.owner.shared.lock();
-            s.list.append(self.list.take_batch());
+            let node_at = |i| self.owner.ptr(i);
+            s.list.append(self.list.take_batch(&node_at), &node_at);
             self.publish();
         }
         // SAFETY: `accept` made the frame ours; it goes on this cache's list and nowhere else.
@@ -109,8 +110,8 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
 impl<P: PhysMem, R: RawMutex> Drop for HartCache<'_, P, R> {
     fn drop(&mut self) {
         let mut s = self.owner.shared.lock();
-        s.list
-            .append(core::mem::replace(&mut self.list, BatchList::new()));
+        let list = core::mem::replace(&mut self.list, BatchList::new());
+        s.list.append(list, &|i| self.owner.ptr(i));
         self.publish();
         drop(s);
         self.slot.claimed.store(false, Ordering::Release);
@@ -125,8 +126,8 @@ unsafe impl<P: PhysMem, R: RawMutex> FrameSource for HartCache<'_, P, R> {
     }
 
     unsafe fn deallocate(&mut self, frame: Frame) {
-        // SAFETY: the caller's contract is `free`'s. A detected misuse is refused with the
-        // state unchanged; there is no one to tell.
-        let _ = unsafe { self.free(frame) };
+        // SAFETY: the caller's contract is `free`'s.
+        let freed = unsafe { self.free(frame) };
+        freed.expect(super::allocator::CONTRACT);
     }
 }

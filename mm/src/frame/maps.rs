@@ -10,7 +10,6 @@
 
 use crate::addr::{Frame, PAGE_SIZE};
 use crate::phys::PhysMem;
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 const BITS: usize = usize::BITS as usize;
@@ -20,17 +19,17 @@ const FOREIGN: u8 = 0;
 const ALLOCATED: u8 = 1;
 const FREE: u8 = 2;
 
-/// A pointer to byte `offset` of the region starting at frame `first`.
-///
-/// # Panics
-/// If `mem` stops backing a frame it backed at init, which its contract rules out.
-fn byte<P: PhysMem>(mem: &P, first: Frame, offset: usize) -> NonNull<u8> {
+/// The frame holding byte `offset` of the region starting at frame `first`, and the offset
+/// inside it.
+#[inline]
+fn at(first: Frame, offset: usize) -> (Frame, usize) {
     let frame = first.checked_add((offset / PAGE_SIZE) as u64);
-    let base = frame.and_then(|f| mem.frame_ptr(f));
-    let base = base.expect("PhysMem stopped backing the frame allocator's maps");
-    // SAFETY: the offset is below PAGE_SIZE, inside the frame.
-    unsafe { base.add(offset % PAGE_SIZE) }
+    (frame.expect(MAPS), offset % PAGE_SIZE)
 }
+
+/// Why the maps' frames exist and are backed: `new` carved them out of usable RAM that the
+/// `PhysMem` backs, and keeps them for the allocator's life.
+const MAPS: &str = "PhysMem stopped backing the frame allocator's maps";
 
 /// Where `Listed` starts (word aligned, so no word straddles two frames), its length in
 /// words, and the bytes both maps take, for `span` frames.
@@ -47,17 +46,14 @@ pub(super) fn frames_needed(span: u64) -> u64 {
 }
 
 /// Both maps in the `frames_needed(span)` frames from `first`: every frame foreign, no bit
-/// listed.
-///
-/// # Safety
-/// The caller owns those frames for as long as the maps are used, `mem` backs them, and
-/// nothing else uses them.
-pub(super) unsafe fn zeroed<P: PhysMem>(mem: &P, first: Frame, span: u64) -> (States, Listed) {
+/// listed. The caller (the allocator) keeps those frames, which `mem` backs, for as long as
+/// the maps are used, and hands them to no one.
+pub(super) fn zeroed<P: PhysMem>(mem: &P, first: Frame, span: u64) -> (States, Listed) {
     let (listed_at, words, bytes) = layout(span);
     for offset in (0..bytes).step_by(PAGE_SIZE) {
+        let (frame, _) = at(first, offset);
         let len = PAGE_SIZE.min(bytes - offset);
-        // SAFETY: the bytes lie in one of the frames the caller hands over.
-        unsafe { byte(mem, first, offset).write_bytes(0, len) };
+        mem.fill_bytes(frame, 0, len, 0).expect(MAPS);
     }
     let listed = Listed {
         first,
@@ -80,11 +76,16 @@ pub(super) enum NotAllocated {
 }
 
 impl States {
+    #[inline]
     fn state<P: PhysMem>(&self, mem: &P, i: u32) -> &AtomicU8 {
-        let p = byte(mem, self.first, i as usize);
-        // SAFETY: the byte lives as long as the allocator; after `zeroed` it is only ever
-        // accessed atomically.
-        unsafe { AtomicU8::from_ptr(p.as_ptr()) }
+        let (frame, offset) = at(self.first, i as usize);
+        let base = mem.frame_ptr(frame).expect(MAPS);
+        // SAFETY: offset < PAGE_SIZE, inside the frame, which `frame_ptr` makes valid for
+        // reads and writes; the byte is initialised (zeroed at init) and every bit pattern is
+        // an `AtomicU8`. The maps' frames are the allocator's for its whole life (foreign to
+        // `free`, never handed out), and after `zeroed` the library accesses these bytes only
+        // atomically, through this function.
+        unsafe { AtomicU8::from_ptr(base.as_ptr().add(offset)) }
     }
 
     /// Makes frame `i` managed and free (at init).
@@ -103,6 +104,7 @@ impl States {
     }
 
     /// Marks allocated frame `i` free, atomically: of two racing frees, one fails.
+    #[inline]
     pub fn mark_free<P: PhysMem>(&self, mem: &P, i: u32) -> Result<(), NotAllocated> {
         let swap = self.state(mem, i).compare_exchange(
             ALLOCATED,
@@ -118,13 +120,16 @@ impl States {
     }
 
     /// Marks free frame `i`, just taken off a list by its only owner, allocated. A plain store:
-    /// no one else changes this byte meanwhile (a racing bad free sees FREE and fails).
+    /// no one else changes this byte meanwhile (a racing bad free sees FREE and fails). A frame
+    /// that is not free can only come from corrupted list bytes; it panics rather than reach a
+    /// second owner (or, if foreign, reach anyone at all).
+    #[inline]
     pub fn mark_allocated<P: PhysMem>(&self, mem: &P, i: u32) {
         let state = self.state(mem, i);
-        debug_assert_eq!(
-            state.load(Ordering::Relaxed),
-            FREE,
-            "a listed frame was not free"
+        let was = state.load(Ordering::Relaxed);
+        assert!(
+            was == FREE,
+            "free list corrupted: a listed frame is not free"
         );
         state.store(ALLOCATED, Ordering::Release);
     }
@@ -139,20 +144,20 @@ pub(super) struct Listed {
 }
 
 impl Listed {
-    fn word<P: PhysMem>(&mut self, mem: &P, w: usize) -> NonNull<usize> {
-        byte(mem, self.first, self.offset + w * size_of::<usize>()).cast()
+    /// Where word `w` lives: word aligned, so it never straddles two frames (see `layout`).
+    fn word(&self, w: usize) -> (Frame, usize) {
+        at(self.first, self.offset + w * size_of::<usize>())
     }
 
     fn get_word<P: PhysMem>(&mut self, mem: &P, w: usize) -> usize {
-        // SAFETY: the listed words are reached only through the one `Listed`, borrowed
-        // mutably; they are word aligned (see `layout`).
-        unsafe { self.word(mem, w).read() }
+        let (frame, offset) = self.word(w);
+        mem.read_word(frame, offset).expect(MAPS)
     }
 
     fn update<P: PhysMem>(&mut self, mem: &P, i: usize, f: impl FnOnce(usize) -> usize) {
-        let p = self.word(mem, i / BITS);
-        // SAFETY: as in `get_word`.
-        unsafe { p.write(f(p.read())) }
+        let (frame, offset) = self.word(i / BITS);
+        let w = mem.read_word(frame, offset).expect(MAPS);
+        mem.write_word(frame, offset, f(w)).expect(MAPS);
     }
 
     /// Clears every bit.

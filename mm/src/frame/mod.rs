@@ -34,6 +34,8 @@ impl fmt::Display for OutOfMemory {
     }
 }
 
+impl core::error::Error for OutOfMemory {}
+
 /// A source of 4 KiB frames for page tables and address spaces.
 ///
 /// Frames come back with unspecified contents; users that need zeroes (page tables) zero them.
@@ -87,6 +89,8 @@ impl fmt::Display for FreeError {
     }
 }
 
+impl core::error::Error for FreeError {}
+
 /// Why [`FrameAllocator::new`] refused its ranges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InitError {
@@ -123,6 +127,8 @@ impl fmt::Display for InitError {
         }
     }
 }
+
+impl core::error::Error for InitError {}
 
 /// Debug aid: whether frames are filled with junk when freed and when handed out, so a use
 /// after free or a read of uninitialised memory shows up as garbage instead of stale data.

@@ -1,7 +1,7 @@
 //! Helpers for tests that hand-build page tables in an arena.
 #![allow(dead_code)] // each test file uses its own subset
 
-use rvmm::PhysAddr;
+use rvmm::{PhysAddr, PhysMem};
 use rvmm_testkit::Arena;
 use rvmm_testkit::spec::SpecMode;
 
@@ -39,5 +39,8 @@ pub fn put(arena: &Arena, mode: SpecMode, table: u64, index: u64, entry: u64) {
         SpecMode::Sv39 => 8,
     };
     let at = pa(table + index * width as u64);
-    assert!(arena.write(at, &entry.to_le_bytes()[..width]));
+    let frame = rvmm::Frame::containing(at);
+    arena
+        .write(frame, at.page_offset(), &entry.to_le_bytes()[..width])
+        .unwrap();
 }

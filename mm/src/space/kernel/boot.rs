@@ -120,7 +120,7 @@ impl KernelStacks {
     }
 
     /// The same layout with slots `0..count` mapped by the build.
-    pub const fn mapped_at_build(self, count: usize) -> Self {
+    pub const fn with_mapped_at_build(self, count: usize) -> Self {
         KernelStacks {
             mapped_at_build: count,
             ..self

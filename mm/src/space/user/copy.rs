@@ -10,9 +10,9 @@
 //! length in advance; it checks each page as it reaches it, and on failure the buffer holds
 //! whatever it had read so far.
 
-use super::layout::page_down;
+use super::pages::DATA_FRAME;
 use super::{CopyError, UserSpace};
-use crate::addr::{Frame, PAGE_SIZE};
+use crate::addr::{Frame, PAGE_SIZE, VirtAddr};
 use crate::paging::{Mode, Perms};
 use crate::phys::PhysMem;
 
@@ -26,9 +26,13 @@ enum Access {
 impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// Copies `dst.len()` bytes from user address `src` into `dst`. On error `dst` is untouched.
     pub fn copy_in(&self, src: usize, dst: &mut [u8]) -> Result<(), CopyError> {
-        self.check(src, dst.len(), Access::Read)?;
+        let src = self.check(src, dst.len(), Access::Read)?;
         for (done, frame, offset, len) in self.chunks(src, dst.len()) {
-            self.read_frame(frame, offset, &mut dst[done..done + len]);
+            let read = self
+                .table
+                .phys()
+                .read(frame, offset, &mut dst[done..done + len]);
+            read.expect(DATA_FRAME);
         }
         Ok(())
     }
@@ -36,15 +40,13 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// Copies `src` to user address `dst`. Every page is checked first, so on error nothing
     /// was written.
     pub fn copy_out(&mut self, dst: usize, src: &[u8]) -> Result<(), CopyError> {
-        self.check(dst, src.len(), Access::Write)?;
-        let mut done = 0;
-        while done < src.len() {
-            let va = dst + done;
-            let len = (src.len() - done).min(PAGE_SIZE - va % PAGE_SIZE);
-            if let Some((frame, _)) = self.frame_at(va) {
-                self.write_frame(frame, va % PAGE_SIZE, &src[done..done + len]);
-            }
-            done += len;
+        let dst = self.check(dst, src.len(), Access::Write)?;
+        for (done, frame, offset, len) in self.chunks(dst, src.len()) {
+            let written = self
+                .table
+                .phys()
+                .write(frame, offset, &src[done..done + len]);
+            written.expect(DATA_FRAME);
         }
         Ok(())
     }
@@ -66,10 +68,11 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
                 len: buf.len(),
             })?;
             let len = (buf.len() - done).min(PAGE_SIZE - va % PAGE_SIZE);
-            self.check_range(va, len)?;
+            let va = self.check_range(va, len)?;
             let frame = self.page_frame(va, Access::Read)?;
             let part = &mut buf[done..done + len];
-            self.read_frame(frame, va % PAGE_SIZE, part);
+            let read = self.table.phys().read(frame, va.page_offset(), part);
+            read.expect(DATA_FRAME);
             if let Some(nul) = part.iter().position(|&b| b == 0) {
                 return Ok(done + nul);
             }
@@ -78,39 +81,45 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         Err(CopyError::NoNul { bound: buf.len() })
     }
 
-    /// Checks that `[addr, addr + len)` lies below the top and every page allows `access`.
-    fn check(&self, addr: usize, len: usize, access: Access) -> Result<(), CopyError> {
-        let end = self.check_range(addr, len)?;
-        let mut va = addr;
-        while va < end {
+    /// Checks that `[addr, addr + len)` lies below the top and every page allows `access`;
+    /// returns `addr` as an address.
+    fn check(&self, addr: usize, len: usize, access: Access) -> Result<VirtAddr, CopyError> {
+        let start = self.check_range(addr, len)?;
+        let mut va = start;
+        while va.as_usize() < addr + len {
             self.page_frame(va, access)?;
-            va = page_down(va) + PAGE_SIZE;
+            // The next page starts at or below the end of the range, below the mode's top.
+            let next = va
+                .align_down(crate::addr::PageSize::Size4KiB)
+                .checked_add(PAGE_SIZE);
+            va = next.expect("a page boundary inside the checked range");
         }
-        Ok(())
+        Ok(start)
     }
 
-    /// Checks that `[addr, addr + len)` lies below the top; returns its end.
-    fn check_range(&self, addr: usize, len: usize) -> Result<usize, CopyError> {
+    /// Checks that `[addr, addr + len)` lies below the top; returns `addr` as an address.
+    fn check_range(&self, addr: usize, len: usize) -> Result<VirtAddr, CopyError> {
         let end = addr
             .checked_add(len)
             .ok_or(CopyError::Overflow { addr, len })?;
         if addr as u64 >= M::VA_TOP || end as u64 > M::VA_TOP {
             return Err(CopyError::OutOfRange(addr));
         }
-        Ok(end)
+        VirtAddr::new(addr).map_err(|_| CopyError::OutOfRange(addr))
     }
 
     /// The frame of the page holding `va`, if that page allows `access` to the user.
-    fn page_frame(&self, va: usize, access: Access) -> Result<Frame, CopyError> {
-        let (frame, perms) = self.frame_at(va).ok_or(CopyError::Unmapped(va))?;
+    fn page_frame(&self, va: VirtAddr, access: Access) -> Result<Frame, CopyError> {
+        let at = va.as_usize();
+        let (frame, perms) = self.frame_at(va).ok_or(CopyError::Unmapped(at))?;
         if !perms.contains(Perms::U) {
-            return Err(CopyError::NotUser(va));
+            return Err(CopyError::NotUser(at));
         }
         if !perms.contains(Perms::R) {
-            return Err(CopyError::NotReadable(va));
+            return Err(CopyError::NotReadable(at));
         }
         if access == Access::Write && !perms.contains(Perms::W) {
-            return Err(CopyError::NotWritable(va));
+            return Err(CopyError::NotWritable(at));
         }
         Ok(frame)
     }
@@ -119,18 +128,19 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// bytes came before it, its frame, its offset in the frame and its length.
     fn chunks(
         &self,
-        addr: usize,
+        addr: VirtAddr,
         len: usize,
     ) -> impl Iterator<Item = (usize, Frame, usize, usize)> + '_ {
         let mut done = 0;
         core::iter::from_fn(move || {
             while done < len {
-                let va = addr + done;
-                let piece = (len - done).min(PAGE_SIZE - va % PAGE_SIZE);
+                // Inside the checked range, so an address.
+                let va = addr.checked_add(done).expect("inside the checked range");
+                let piece = (len - done).min(PAGE_SIZE - va.page_offset());
                 let at = done;
                 done += piece;
                 if let Some((frame, _)) = self.frame_at(va) {
-                    return Some((at, frame, va % PAGE_SIZE, piece));
+                    return Some((at, frame, va.page_offset(), piece));
                 }
             }
             None

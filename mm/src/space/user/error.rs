@@ -3,7 +3,7 @@
 
 use super::elf::ElfError;
 use super::layout::LimitsError;
-use crate::paging;
+use crate::paging::MapError;
 use core::fmt;
 
 /// Why [`UserSpace::new`](super::UserSpace::new) failed.
@@ -14,7 +14,7 @@ pub enum NewError {
     /// The limits cannot lay out a space of this mode.
     Limits(LimitsError),
     /// The trampoline frame cannot be mapped (e.g. beyond the mode's physical reach).
-    Trampoline(paging::Error),
+    Trampoline(MapError),
 }
 
 /// Why [`UserSpace::load_elf`](super::UserSpace::load_elf) refused an image.
@@ -100,7 +100,7 @@ pub enum SbrkError {
 /// Why [`UserSpace::grow_stack`](super::UserSpace::grow_stack) refused: the kernel should kill
 /// the process (its fault is not a stack growth).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StackError {
+pub enum GrowStackError {
     /// The faulting address is not below the stack's lowest mapped page (it is mapped already,
     /// or above the stack).
     NotBelowStack(usize),
@@ -185,12 +185,12 @@ display!(SbrkError,
     SbrkError::OutOfMemory => "out of frames for the heap";
 );
 
-display!(StackError,
-    StackError::NotBelowStack(a) => "fault at {:#x} is not below the stack", a;
-    StackError::BeyondLimit(a) => "fault at {:#x} is beyond the stack limit", a;
-    StackError::BadStackPointer(sp) => "stack pointer {:#x} is not in the stack", sp;
-    StackError::BelowStackPointer { fault, sp } => "fault at {:#x} is below sp {:#x}", fault, sp;
-    StackError::OutOfMemory => "out of frames for the stack";
+display!(GrowStackError,
+    GrowStackError::NotBelowStack(a) => "fault at {:#x} is not below the stack", a;
+    GrowStackError::BeyondLimit(a) => "fault at {:#x} is beyond the stack limit", a;
+    GrowStackError::BadStackPointer(sp) => "stack pointer {:#x} is not in the stack", sp;
+    GrowStackError::BelowStackPointer { fault, sp } => "fault at {:#x} is below sp {:#x}", fault, sp;
+    GrowStackError::OutOfMemory => "out of frames for the stack";
 );
 
 display!(CopyError,
