@@ -681,3 +681,94 @@ rvmm_testkit::both_modes!(
     empty_unmap_inside_a_superpage_changes_nothing,
     empty_protect_inside_a_superpage_changes_nothing,
 );
+
+/// `map_new` hands `fill` each page with its own zeroed frame (the source junk-fills frames),
+/// maps what `fill` wrote, and `protect` keeps the pages owned.
+fn map_new_fills_zeroed_frames_and_protect_keeps_them_owned<M: Mode>() {
+    use rvmm::PhysMem;
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+    let pages = range(mega::<M>() - 0x2000, 0x4000); // across two leaf tables
+    let mut seen = Vec::new();
+    t.map_new(pages, Perms::RW, &mut frames, |phys, page, frame| {
+        let mut bytes = [0xEE; 4096];
+        phys.read(frame, 0, &mut bytes).unwrap();
+        assert!(bytes.iter().all(|&b| b == 0), "{page:?}: frame not zeroed");
+        phys.write_word(frame, 8, page.number()).unwrap();
+        seen.push(page.start().as_u64());
+    })
+    .unwrap()
+    .ignore();
+    let starts: Vec<u64> = (0..4).map(|k| mega::<M>() - 0x2000 + k * 0x1000).collect();
+    assert_eq!(seen, starts);
+    for &v in &starts {
+        let tr = t.translate(va(v + 8)).unwrap();
+        let frame = rvmm::Frame::containing(tr.pa);
+        assert_eq!(arena.read_word(frame, 8), Ok((v >> 12) as usize));
+    }
+    t.protect(pages, Perms::R, &mut frames).unwrap().ignore();
+    assert!(all(&t).iter().all(|m| m.owned && m.perms == Perms::R));
+    // Root, two leaf tables (one per megapage, the first above it new too), four pages.
+    let tables = frames.outstanding() - 4;
+    t.unmap(pages, &mut frames).unwrap().ignore();
+    assert_eq!(
+        frames.outstanding(),
+        1,
+        "pages and emptied tables back ({tables} tables)"
+    );
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+/// A `map_new` running into a mapping, or out of frames at any point, gives back every frame
+/// it took (pages and tables) and leaves the table as it was.
+fn map_new_is_all_or_nothing<M: Mode>() {
+    let m = mega::<M>();
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+    t.map(
+        range(m + 0x3000, 0x1000),
+        pa(0),
+        Perms::R,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    let (before, held) = (all(&t), frames.live_frames());
+    let e = t.map_new(
+        range(m - 0x2000, 0x6000),
+        Perms::RW,
+        &mut frames,
+        |_, _, _| {},
+    );
+    assert!(matches!(e, Err(MapNewError::AlreadyMapped(f)) if f.va.as_u64() == m + 0x3000));
+    assert_eq!((all(&t), frames.live_frames()), (before, held));
+    let e = t.map_new(range(m, 0x1000), Perms::W, &mut frames, |_, _, _| {});
+    assert_eq!(e, Err(MapNewError::IllegalPerms(Perms::W)));
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+    let tries = rollback_at_every_failure::<M>(
+        |_, _| {},
+        |t, f| {
+            // Five pages across a leaf-table boundary: two leaf tables (and on Sv39 the table
+            // above them), five frames.
+            t.map_new(range(m - 0x3000, 0x5000), Perms::RW, f, |_, _, _| {})
+                .map(|fl| fl.ignore())
+                .map_err(|e| format!("{e:?}"))
+        },
+    );
+    let needed = (M::LEVELS as u64 - 2) + 2 + 5;
+    assert_eq!(
+        tries,
+        needed + 1,
+        "each table and page allocation failed once"
+    );
+}
+
+rvmm_testkit::both_modes!(
+    map_new_fills_zeroed_frames_and_protect_keeps_them_owned,
+    map_new_is_all_or_nothing,
+);
