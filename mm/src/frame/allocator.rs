@@ -1,4 +1,4 @@
-//! The shared allocator: init from RAM ranges, `alloc`/`free` under one lock, counters.
+//! The shared allocator: init from RAM ranges, `allocate`/`deallocate` under one lock, counters.
 
 use super::batch::BatchList;
 use super::hart::Slot;
@@ -27,7 +27,7 @@ impl Shared {
     }
 }
 
-/// The physical frame allocator (`kalloc`/`kfree`): O(1) `alloc` and `free` of 4 KiB frames
+/// The physical frame allocator (`kalloc`/`kfree`): O(1) `allocate` and `deallocate` of 4 KiB frames
 /// under one lock `R`, O(1) detection of bad frees, contiguous runs, and per-hart caches
 /// ([`HartCache`](super::HartCache)).
 ///
@@ -46,10 +46,10 @@ impl Shared {
 /// let frames = unsafe { FrameAllocator::new(&arena, &[arena.range()], &[kernel_image], Junk::Fill) }
 ///     .unwrap();
 /// assert_eq!(frames.stats().total, 64 - 5 - 1); // one frame holds the bookkeeping
-/// let f = frames.alloc_zeroed().unwrap();
+/// let f = frames.allocate_zeroed().unwrap();
 /// // SAFETY: `f` came from `frames` and is not used after this.
-/// assert_eq!(unsafe { frames.free(f) }, Ok(()));
-/// assert_eq!(unsafe { frames.free(f) }, Err(FreeError::DoubleFree(f)));
+/// assert_eq!(unsafe { frames.deallocate(f) }, Ok(()));
+/// assert_eq!(unsafe { frames.deallocate(f) }, Err(FreeError::DoubleFree(f)));
 /// ```
 pub struct FrameAllocator<P: PhysMem, R: RawMutex = spin::mutex::SpinMutex<()>> {
     pub(super) mem: P,
@@ -69,7 +69,8 @@ pub struct FrameAllocator<P: PhysMem, R: RawMutex = spin::mutex::SpinMutex<()>> 
 pub(super) const BACKED: &str = "PhysMem stopped backing a frame it backed at init";
 
 /// Why `FrameSource::deallocate` cannot be refused: its caller promises the frame came from
-/// `allocate` on this source and was not given back since, which is all `free` checks.
+/// `allocate` on this source and was not given back since, which is all the inherent
+/// `deallocate` checks.
 pub(super) const CONTRACT: &str = "FrameSource::deallocate of a frame this source did not hand out";
 
 /// Frame number `n`, which came from a valid `PhysRange` and so is a valid frame.
@@ -243,7 +244,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     }
 
     /// One frame from the shared list.
-    pub fn alloc(&self) -> Result<Frame, OutOfMemory> {
+    pub fn allocate(&self) -> Result<Frame, OutOfMemory> {
         let i = {
             let mut s = self.shared.lock();
             let i = s.list.pop(&|i| self.ptr(i)).ok_or(OutOfMemory)?;
@@ -254,8 +255,8 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     }
 
     /// One frame filled with zeroes.
-    pub fn alloc_zeroed(&self) -> Result<Frame, OutOfMemory> {
-        self.alloc().map(|f| self.zero(f))
+    pub fn allocate_zeroed(&self) -> Result<Frame, OutOfMemory> {
+        self.allocate().map(|f| self.zero(f))
     }
 
     /// Gives `frame` back to the shared list. A foreign or already free frame is refused with
@@ -264,21 +265,21 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     /// # Safety
     /// The caller owns `frame` (it was allocated here and not freed since) and does not use it
     /// after this call. Breaking this is still refused where detectable (double free).
-    pub unsafe fn free(&self, frame: Frame) -> Result<(), FreeError> {
+    pub unsafe fn deallocate(&self, frame: Frame) -> Result<(), FreeError> {
         let i = self.accept(frame)?;
         // SAFETY: `accept` made the frame ours; it goes on the list and nowhere else.
         unsafe { self.shared.lock().list.push(i, || self.ptr(i)) };
         Ok(())
     }
 
-    /// As [`free`](Self::free), for a raw address, which must be the start of a frame.
+    /// As [`deallocate`](Self::deallocate), for a raw address, which must be the start of a frame.
     ///
     /// # Safety
-    /// As for [`free`](Self::free).
-    pub unsafe fn free_addr(&self, addr: PhysAddr) -> Result<(), FreeError> {
+    /// As for [`deallocate`](Self::deallocate).
+    pub unsafe fn deallocate_addr(&self, addr: PhysAddr) -> Result<(), FreeError> {
         let frame = Frame::from_start(addr).map_err(|_| FreeError::Unaligned(addr))?;
         // SAFETY: the caller's contract is passed on unchanged.
-        unsafe { self.free(frame) }
+        unsafe { self.deallocate(frame) }
     }
 
     /// The counters. `free` is a snapshot: hart caches change it without the lock.
@@ -294,7 +295,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     }
 
     /// The frames holding the allocator's bookkeeping: the first one and how many. They are
-    /// taken from the RAM given at init and are foreign to `free`.
+    /// taken from the RAM given at init and are foreign to `deallocate`.
     pub fn bookkeeping_frames(&self) -> (Frame, usize) {
         self.bookkeeping
     }
@@ -311,16 +312,17 @@ impl<P: PhysMem, R: RawMutex> fmt::Debug for FrameAllocator<P, R> {
     }
 }
 
-// SAFETY: `alloc` returns frames taken off the list and marked allocated, so no
+// SAFETY: `allocate` returns frames taken off the list and marked allocated, so no
 // one else gets them until they are freed; all of them are backed by the allocator's `P`.
 unsafe impl<P: PhysMem, R: RawMutex> FrameSource for &FrameAllocator<P, R> {
     fn allocate(&mut self) -> Result<Frame, OutOfMemory> {
-        self.alloc()
+        FrameAllocator::allocate(self)
     }
 
     unsafe fn deallocate(&mut self, frame: Frame) {
-        // SAFETY: the caller's contract (frame from `allocate`, unused after) is `free`'s.
-        let freed = unsafe { self.free(frame) };
+        // SAFETY: the caller's contract (frame from `allocate`, unused after) is the inherent
+        // `deallocate`'s.
+        let freed = unsafe { FrameAllocator::deallocate(self, frame) };
         freed.expect(CONTRACT);
     }
 }

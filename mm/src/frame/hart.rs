@@ -70,7 +70,7 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
     }
 
     /// One frame, from the cache; refills from the shared list when the cache is empty.
-    pub fn alloc(&mut self) -> Result<Frame, OutOfMemory> {
+    pub fn allocate(&mut self) -> Result<Frame, OutOfMemory> {
         if self.list.count() == 0 {
             let mut s = self.owner.shared.lock();
             self.list = s.list.take_batch(&|i| self.owner.ptr(i));
@@ -83,16 +83,16 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
     }
 
     /// One frame filled with zeroes.
-    pub fn alloc_zeroed(&mut self) -> Result<Frame, OutOfMemory> {
-        self.alloc().map(|f| self.owner.zero(f))
+    pub fn allocate_zeroed(&mut self) -> Result<Frame, OutOfMemory> {
+        self.allocate().map(|f| self.owner.zero(f))
     }
 
     /// Gives `frame` back to the cache. A foreign or already free frame (wherever it is
     /// cached) is refused with the allocator unchanged.
     ///
     /// # Safety
-    /// As for [`FrameAllocator::free`].
-    pub unsafe fn free(&mut self, frame: Frame) -> Result<(), FreeError> {
+    /// As for [`FrameAllocator::deallocate`].
+    pub unsafe fn deallocate(&mut self, frame: Frame) -> Result<(), FreeError> {
         let i = self.owner.accept(frame)?;
         if self.list.head_full() && self.list.has_second() {
             let mut s = self.owner.shared.lock();
@@ -122,12 +122,12 @@ impl<P: PhysMem, R: RawMutex> Drop for HartCache<'_, P, R> {
 // until freed; all are backed by the owner's `P`.
 unsafe impl<P: PhysMem, R: RawMutex> FrameSource for HartCache<'_, P, R> {
     fn allocate(&mut self) -> Result<Frame, OutOfMemory> {
-        self.alloc()
+        HartCache::allocate(self)
     }
 
     unsafe fn deallocate(&mut self, frame: Frame) {
-        // SAFETY: the caller's contract is `free`'s.
-        let freed = unsafe { self.free(frame) };
+        // SAFETY: the caller's contract is the inherent `deallocate`'s.
+        let freed = unsafe { HartCache::deallocate(self, frame) };
         freed.expect(super::allocator::CONTRACT);
     }
 }

@@ -1,10 +1,10 @@
 //! The allocator's per-frame maps, kept in frames carved out of the managed RAM.
 //!
 //! [`States`] holds one atomic byte per frame: foreign, allocated or free. A byte rather than a
-//! bit, so that `alloc` marks a frame allocated with a plain store: with bits, neighbours
+//! bit, so that `allocate` marks a frame allocated with a plain store: with bits, neighbours
 //! change the same word concurrently and every update needs an atomic read-modify-write,
-//! which costs ~15 ns on the benchmark machine (`free` still needs one, to catch a double free
-//! race-free). [`Listed`] is a bitmap of scratch space that `alloc_contiguous` fills, under
+//! which costs ~15 ns on the benchmark machine (`deallocate` still needs one, to catch a double free
+//! race-free). [`Listed`] is a bitmap of scratch space that `allocate_contiguous` fills, under
 //! the lock, with the frames on the shared list. Entry `i` is the frame `i` frames above the
 //! lowest managed frame.
 
@@ -83,7 +83,7 @@ impl States {
         // SAFETY: offset < PAGE_SIZE, inside the frame, which `frame_ptr` makes valid for
         // reads and writes; the byte is initialised (zeroed at init) and every bit pattern is
         // an `AtomicU8`. The maps' frames are the allocator's for its whole life (foreign to
-        // `free`, never handed out), and after `zeroed` the library accesses these bytes only
+        // `deallocate`, never handed out), and after `zeroed` the library accesses these bytes only
         // atomically, through this function.
         unsafe { AtomicU8::from_ptr(base.as_ptr().add(offset)) }
     }

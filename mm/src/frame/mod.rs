@@ -4,7 +4,7 @@
 //! (no heap): each frame on the list is a *batch* holding up to ~1020 other free frame numbers,
 //! so a pop reads a number from a hot array instead of a cold frame. A state byte per frame,
 //! carved out of the managed RAM, makes bad frees (foreign frame, double free) typed errors in
-//! O(1); a scratch bitmap lets [`FrameAllocator::alloc_contiguous`] find runs. [`HartCache`] is a per-hart cache in front of
+//! O(1); a scratch bitmap lets [`FrameAllocator::allocate_contiguous`] find runs. [`HartCache`] is a per-hart cache in front of
 //! the shared list that allocates and frees without taking the lock.
 
 mod allocator;
@@ -143,7 +143,7 @@ pub enum Junk {
 impl Junk {
     /// The byte a freed frame is filled with.
     pub const FREED: u8 = 0x01;
-    /// The byte a newly allocated frame is filled with (`alloc_zeroed` then zeroes it).
+    /// The byte a newly allocated frame is filled with (`allocate_zeroed` then zeroes it).
     pub const ALLOCATED: u8 = 0x05;
 }
 

@@ -148,18 +148,17 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         Ok((start, end))
     }
 
-    /// The largest level whose page size `sizes` allows and that fits at `va`/`pa` before `end`.
+    /// The largest level whose page size `sizes` allows and that fits at `va`/`pa` before `end`:
+    /// a superpage where one fits, else 4 KiB (level 0).
     fn level_for(va: u64, pa: u64, end: u64, sizes: PageSizes) -> usize {
         if sizes == PageSizes::Only4KiB {
             return 0;
         }
-        (0..M::LEVELS)
-            .rev()
-            .find(|&l| {
-                let size = M::LEAF_SIZES[l].bytes();
-                (va | pa) & (size - 1) == 0 && end - va >= size
-            })
-            .unwrap_or(0)
+        let superpage = (1..M::LEVELS).rev().find(|&l| {
+            let size = M::LEAF_SIZES[l].bytes();
+            (va | pa) & (size - 1) == 0 && end - va >= size
+        });
+        superpage.unwrap_or(0)
     }
 
     /// Writes leaves of `level` from `*va` on, as many as fit in one table before `end`; creates

@@ -115,8 +115,10 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             if level == 0 || pte.flags() & Pte::KIND != PteFlags::V {
                 break pte;
             }
-            // A pointer to the next table: the common case above the leaves, one test.
-            table = self.frame_ptr(Frame::from_number(pte.ppn::<M>()).ok()?);
+            // A pointer to the next table: the common case above the leaves, one test. A PPN of
+            // the mode's width names a frame (`mode::check`).
+            let next = Frame::from_number(pte.ppn::<M>()).expect("a PPN names a frame");
+            table = self.frame_ptr(next);
             level -= 1;
             offset_mask >>= M::INDEX_BITS;
         };
@@ -124,7 +126,8 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             return None;
         }
         let flags = pte.flags();
-        let pa = PhysAddr::new((pte.ppn::<M>() << 12) + (va & offset_mask)).ok()?;
+        let pa = PhysAddr::new((pte.ppn::<M>() << 12) + (va & offset_mask));
+        let pa = pa.expect("a PPN and an offset form a physical address");
         let perms = Perms::from_flags(flags);
         let size = M::LEAF_SIZES[level];
         Some(Translation { pa, perms, size })

@@ -193,7 +193,9 @@ impl StackArea {
             return None;
         }
         let top = self.top_guard - slot * (self.pages + 1);
-        PageRange::from_pages(Page::from_number(top - self.pages).ok()?, self.pages).ok()
+        // `new` checked that every slot's stack lies in the space, above page 1.
+        let first = Page::from_number(top - self.pages).expect("a stack inside the space");
+        Some(PageRange::from_pages(first, self.pages).expect("a stack inside the space"))
     }
 
     /// The guard page under slot `slot`'s stack, if the slot exists.
