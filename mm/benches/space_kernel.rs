@@ -13,7 +13,6 @@
 use rvmm::addr::{Frame, PAGE_SIZE, PageRange, PhysAddr, PhysRange, VirtAddr};
 use rvmm::frame::{FrameSource, OutOfMemory};
 use rvmm::paging::{Mode, PageSizes, PageTable, Perms, Sv32, Sv39};
-use rvmm::phys::PhysMem;
 use rvmm::space::kernel::{BootDescription, Device, KernelImage, KernelSpace, KernelStacks};
 use rvmm::space::trampoline_page;
 use rvmm_testkit::Arena;

@@ -15,7 +15,6 @@
 use rvmm::addr::{Frame, PAGE_SIZE};
 use rvmm::frame::{FrameSource, OutOfMemory};
 use rvmm::paging::{Mode, Sv32, Sv39};
-use rvmm::phys::PhysMem;
 use rvmm::space::user::{Limits, UserSpace};
 use rvmm_testkit::Arena;
 use rvmm_testkit::bench::{Case, Measured, compare, rounds};

@@ -435,7 +435,7 @@ impl PageRange {
         Ok(PageRange { start, count })
     }
 
-    /// The first page.
+    /// The lowest page of the range (also when it is empty: where it would start).
     pub const fn start(self) -> Page {
         self.start
     }

@@ -5,19 +5,19 @@
 //! into a pointer.
 //!
 //! Frame memory is *untyped*: no Rust object lives there, and every access is a read or write
-//! of plain bytes or integers. That is what makes the byte operations of [`PhysMem`] safe to
-//! call with any frame: a wrong frame number gives wrong data, never a broken Rust invariant.
+//! of plain bytes or integers. Code above this module reaches a frame's bytes only through a
+//! view that its owner hands out: [`FrameRef`] to read, [`FrameMut`] to read and write, with
+//! safe, bounds-checked operations. The owner is whoever allocated the frame and has not freed
+//! it: a page table for the frames of its owned leaves (`PageTable::owned_page`), the frame
+//! allocator for a frame it just handed out (`FrameAllocator::allocate_owned`). A view borrows
+//! its owner, so the frame cannot be freed, or reused as a page table, while the view lives.
 
 use crate::addr::{Frame, PAGE_SIZE, PhysRange};
 use core::fmt;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 /// Access to physical memory, one 4 KiB frame at a time.
-///
-/// [`frame_ptr`](Self::frame_ptr) is the one required method; the others are safe,
-/// bounds-checked operations on a frame's bytes built on it, and are how code above this module
-/// (page tables, address spaces, a kernel's tests) reads and writes frames. An implementation
-/// has no reason to override them.
 ///
 /// # Safety
 /// An implementation promises, for as long as it lives:
@@ -25,100 +25,14 @@ use core::ptr::NonNull;
 ///    [`PAGE_SIZE`] bytes and aligned to [`PAGE_SIZE`];
 /// 2. distinct frames give pointers to disjoint memory, and one frame always gives a pointer to
 ///    the same memory;
-/// 3. that memory is *untyped*: every byte of it is initialised, and no Rust object (a value
-///    of a Rust type, the target of a reference, a stack, a static) lives there while any of
-///    its frames is reached through this value. A frame may hold Rust objects for a while (a
-///    kernel stack a hart runs on): whoever sets that up keeps the frame away from this value
-///    (and from the frame sources and tables that use it) until those objects are gone.
+/// 3. every byte of that memory is initialised (holds some value), so reading it as plain
+///    bytes or integers is defined.
 ///
-/// Given these, an access through a pointer from `frame_ptr` can only read or change plain
-/// bytes: it cannot break the validity of a Rust value or the aliasing of a reference, whatever
-/// frame it names. Who may *rely on* a frame's contents is the business of its owner (whoever
-/// allocated it and has not freed it), not of memory safety.
-///
-/// What this cannot rule out is two harts writing one frame at once (or one writing while the
-/// other reads): as with memory shared with a device or a user program running on another
-/// hart, the bytes come out torn. The library's own accesses never do that (every frame has one
-/// owner at a time, behind a lock or a `&mut`); a kernel's locking keeps its own from it.
+/// Who may *use* a pointer is the caller's business: owning a frame (having allocated it and not
+/// freed it) is what makes touching its memory sound.
 pub unsafe trait PhysMem: Sync {
     /// A pointer to the first byte of `frame`, or `None` if this memory does not back it.
     fn frame_ptr(&self, frame: Frame) -> Option<NonNull<u8>>;
-
-    /// Sets the `len` bytes from `offset` in `frame` to `byte`.
-    #[inline]
-    fn fill_bytes(
-        &self,
-        frame: Frame,
-        offset: usize,
-        len: usize,
-        byte: u8,
-    ) -> Result<(), PhysError> {
-        let p = span(self, frame, offset, len)?;
-        // SAFETY: `span` checked that the bytes lie in the frame, which `frame_ptr` makes valid
-        // for writes (1); the memory is untyped (3), so writing bytes there breaks no Rust value.
-        unsafe { p.as_ptr().write_bytes(byte, len) };
-        Ok(())
-    }
-
-    /// Fills `frame` with zeroes.
-    #[inline]
-    fn zero(&self, frame: Frame) -> Result<(), PhysError> {
-        self.fill_bytes(frame, 0, PAGE_SIZE, 0)
-    }
-
-    /// Copies the whole of frame `from` into frame `to` (nothing happens when they are equal).
-    #[inline]
-    fn copy_frame(&self, from: Frame, to: Frame) -> Result<(), PhysError> {
-        let src = span(self, from, 0, PAGE_SIZE)?;
-        let dst = span(self, to, 0, PAGE_SIZE)?;
-        if from != to {
-            // SAFETY: both frames are valid for PAGE_SIZE bytes (1) and, being distinct, do not
-            // overlap (2); their bytes are initialised and no Rust object lives there (3).
-            unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_ptr(), PAGE_SIZE) };
-        }
-        Ok(())
-    }
-
-    /// Copies `out.len()` bytes from `offset` in `frame` into `out`.
-    #[inline]
-    fn read(&self, frame: Frame, offset: usize, out: &mut [u8]) -> Result<(), PhysError> {
-        let p = span(self, frame, offset, out.len())?;
-        // SAFETY: the bytes lie in the frame (checked by `span`), are valid for reads (1) and
-        // initialised (3); `out` is a Rust object, so it does not lie in frame memory (3) and
-        // the two do not overlap.
-        unsafe { core::ptr::copy_nonoverlapping(p.as_ptr(), out.as_mut_ptr(), out.len()) };
-        Ok(())
-    }
-
-    /// Copies `data` to `offset` in `frame`.
-    #[inline]
-    fn write(&self, frame: Frame, offset: usize, data: &[u8]) -> Result<(), PhysError> {
-        let p = span(self, frame, offset, data.len())?;
-        // SAFETY: the bytes lie in the frame (checked by `span`) and are valid for writes (1);
-        // no Rust object lives there (3), so neither `data` overlaps them nor does writing
-        // them break a Rust value.
-        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), p.as_ptr(), data.len()) };
-        Ok(())
-    }
-
-    /// The native-endian `usize` at `offset` in `frame` (any offset; the word must lie inside
-    /// the frame).
-    #[inline]
-    fn read_word(&self, frame: Frame, offset: usize) -> Result<usize, PhysError> {
-        let p = span(self, frame, offset, size_of::<usize>())?;
-        // SAFETY: as in `read`; every bit pattern is a `usize`, and `read_unaligned` needs no
-        // alignment.
-        Ok(unsafe { p.cast::<usize>().read_unaligned() })
-    }
-
-    /// Writes `value` as a native-endian `usize` at `offset` in `frame`.
-    #[inline]
-    fn write_word(&self, frame: Frame, offset: usize, value: usize) -> Result<(), PhysError> {
-        let p = span(self, frame, offset, size_of::<usize>())?;
-        // SAFETY: as in `write`; `write_unaligned` needs no alignment.
-        unsafe { p.cast::<usize>().write_unaligned(value) };
-        Ok(())
-    }
 }
 
 // SAFETY: a shared reference forwards to the same implementation, which keeps its promises.
@@ -129,10 +43,11 @@ unsafe impl<P: PhysMem + ?Sized> PhysMem for &P {
     }
 }
 
-/// Why a byte operation of [`PhysMem`] was refused. Nothing was read or written.
+/// Why a view of a frame could not be made, or an access through it was refused. Nothing was
+/// read or written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PhysError {
-    /// This memory does not back the frame.
+    /// The memory does not back the frame.
     NotBacked(Frame),
     /// The bytes `offset..offset + len` reach past the end of the frame.
     OutsideFrame {
@@ -156,23 +71,198 @@ impl fmt::Display for PhysError {
 
 impl core::error::Error for PhysError {}
 
-/// A pointer to byte `offset` of `frame`, once it is known that `len` bytes from there lie in
-/// the frame and that `mem` backs it.
-#[inline]
-fn span<P: PhysMem + ?Sized>(
-    mem: &P,
+/// A read-only view of one frame's bytes, for as long as nobody writes the frame.
+///
+/// Made by the frame's owner (a page table lends the frames of its owned leaves), or with the
+/// `unsafe` [`FrameRef::new`] by code that can argue what an owner would.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameRef<'a> {
     frame: Frame,
-    offset: usize,
-    len: usize,
-) -> Result<NonNull<u8>, PhysError> {
-    let inside = offset.checked_add(len).is_some_and(|end| end <= PAGE_SIZE);
-    if !inside {
-        return Err(PhysError::OutsideFrame { offset, len });
+    ptr: NonNull<u8>,
+    _memory: PhantomData<&'a [u8]>,
+}
+
+/// A read-write view of one frame's bytes, for as long as nobody else touches the frame.
+///
+/// Made by the frame's owner (a page table lends the frames of its owned leaves, and hands
+/// `map_new`'s fill each fresh frame; the frame allocator lends a frame it handed out), or with
+/// the `unsafe` [`FrameMut::new`].
+#[derive(Debug)]
+pub struct FrameMut<'a> {
+    frame: Frame,
+    ptr: NonNull<u8>,
+    _memory: PhantomData<&'a mut [u8]>,
+}
+
+// SAFETY: a view only names plain bytes of one frame; `FrameRef` reads them (shared), and
+// `FrameMut` is the one access for as long as it lives, so either may move to another thread.
+unsafe impl Send for FrameRef<'_> {}
+// SAFETY: as above; `&FrameRef` only reads.
+unsafe impl Sync for FrameRef<'_> {}
+// SAFETY: as above.
+unsafe impl Send for FrameMut<'_> {}
+// SAFETY: `&FrameMut` only reads.
+unsafe impl Sync for FrameMut<'_> {}
+
+/// `offset` checked so that `len` bytes from there lie in a frame.
+#[inline]
+fn inside(offset: usize, len: usize) -> Result<usize, PhysError> {
+    match offset.checked_add(len) {
+        Some(end) if end <= PAGE_SIZE => Ok(offset),
+        _ => Err(PhysError::OutsideFrame { offset, len }),
     }
-    let base = mem.frame_ptr(frame).ok_or(PhysError::NotBacked(frame))?;
-    // SAFETY: offset <= PAGE_SIZE, and the frame's memory is PAGE_SIZE bytes long (contract 1):
-    // the result is in bounds or one past the end.
-    Ok(unsafe { base.add(offset) })
+}
+
+impl<'a> FrameRef<'a> {
+    /// A view of `frame`'s bytes in `mem`; [`PhysError::NotBacked`] if `mem` lacks it.
+    ///
+    /// # Safety
+    /// For `'a`, the frame's memory is untyped and stays put: no Rust object lives there (no
+    /// value of a Rust type, no target of a reference, no stack), nobody writes it, and it is
+    /// not freed; the caller owns it, or its owner lends it for `'a`.
+    #[inline]
+    pub unsafe fn new<P: PhysMem + ?Sized>(mem: &'a P, frame: Frame) -> Result<Self, PhysError> {
+        let ptr = mem.frame_ptr(frame).ok_or(PhysError::NotBacked(frame))?;
+        Ok(FrameRef {
+            frame,
+            ptr,
+            _memory: PhantomData,
+        })
+    }
+
+    /// Which frame this is.
+    pub fn frame(&self) -> Frame {
+        self.frame
+    }
+
+    /// Copies `out.len()` bytes from `offset` in the frame into `out`.
+    #[inline]
+    pub fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), PhysError> {
+        let offset = inside(offset, out.len())?;
+        // SAFETY: the bytes lie in the frame (checked), which `frame_ptr` made valid for reads
+        // (contract 1) and whose bytes are initialised (contract 3); nobody writes them for
+        // 'a (`new`); `out` is a Rust object, so it is not in the untyped frame: no overlap.
+        unsafe {
+            let from = self.ptr.as_ptr().add(offset);
+            core::ptr::copy_nonoverlapping(from, out.as_mut_ptr(), out.len())
+        };
+        Ok(())
+    }
+
+    /// The native-endian `usize` at `offset` (any offset; the word must lie in the frame).
+    #[inline]
+    pub fn read_word(&self, offset: usize) -> Result<usize, PhysError> {
+        let offset = inside(offset, size_of::<usize>())?;
+        // SAFETY: as in `read`; every bit pattern is a `usize`, and `read_unaligned` needs no
+        // alignment.
+        Ok(unsafe {
+            self.ptr
+                .as_ptr()
+                .add(offset)
+                .cast::<usize>()
+                .read_unaligned()
+        })
+    }
+}
+
+impl<'a> FrameMut<'a> {
+    /// A read-write view of `frame`'s bytes in `mem`; [`PhysError::NotBacked`] if `mem` lacks
+    /// it.
+    ///
+    /// # Safety
+    /// For `'a`, the frame's memory is untyped and the caller's alone: no Rust object lives
+    /// there (no value of a Rust type, no target of a reference, no stack), nothing reads it as
+    /// anything but plain bytes (it is no page table a hart may use), nothing else reads or
+    /// writes it, and it is not freed; the caller owns it, or its owner lends it for `'a`.
+    #[inline]
+    pub unsafe fn new<P: PhysMem + ?Sized>(mem: &'a P, frame: Frame) -> Result<Self, PhysError> {
+        let ptr = mem.frame_ptr(frame).ok_or(PhysError::NotBacked(frame))?;
+        Ok(FrameMut {
+            frame,
+            ptr,
+            _memory: PhantomData,
+        })
+    }
+
+    /// Which frame this is.
+    pub fn frame(&self) -> Frame {
+        self.frame
+    }
+
+    /// A read-only view of the same frame, for as long as this one is not used.
+    pub fn as_ref(&self) -> FrameRef<'_> {
+        FrameRef {
+            frame: self.frame,
+            ptr: self.ptr,
+            _memory: PhantomData,
+        }
+    }
+
+    /// Copies `out.len()` bytes from `offset` in the frame into `out`.
+    #[inline]
+    pub fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), PhysError> {
+        self.as_ref().read(offset, out)
+    }
+
+    /// The native-endian `usize` at `offset` (any offset; the word must lie in the frame).
+    #[inline]
+    pub fn read_word(&self, offset: usize) -> Result<usize, PhysError> {
+        self.as_ref().read_word(offset)
+    }
+
+    /// Copies `data` to `offset` in the frame.
+    #[inline]
+    pub fn write(&mut self, offset: usize, data: &[u8]) -> Result<(), PhysError> {
+        let offset = inside(offset, data.len())?;
+        // SAFETY: the bytes lie in the frame (checked), valid for writes (contract 1) and the
+        // caller's alone for 'a (`new`); the memory is untyped, so writing bytes there breaks
+        // no Rust value, and `data` (a Rust object) does not overlap it.
+        unsafe {
+            let to = self.ptr.as_ptr().add(offset);
+            core::ptr::copy_nonoverlapping(data.as_ptr(), to, data.len())
+        };
+        Ok(())
+    }
+
+    /// Writes `value` as a native-endian `usize` at `offset`.
+    #[inline]
+    pub fn write_word(&mut self, offset: usize, value: usize) -> Result<(), PhysError> {
+        let offset = inside(offset, size_of::<usize>())?;
+        // SAFETY: as in `write`; `write_unaligned` needs no alignment.
+        unsafe {
+            self.ptr
+                .as_ptr()
+                .add(offset)
+                .cast::<usize>()
+                .write_unaligned(value)
+        };
+        Ok(())
+    }
+
+    /// Sets the `len` bytes from `offset` to `byte`.
+    #[inline]
+    pub fn fill_bytes(&mut self, offset: usize, len: usize, byte: u8) -> Result<(), PhysError> {
+        let offset = inside(offset, len)?;
+        // SAFETY: as in `write`.
+        unsafe { self.ptr.as_ptr().add(offset).write_bytes(byte, len) };
+        Ok(())
+    }
+
+    /// Fills the frame with zeroes.
+    #[inline]
+    pub fn zero(&mut self) {
+        // SAFETY: the whole frame, as in `write`.
+        unsafe { self.ptr.as_ptr().write_bytes(0, PAGE_SIZE) };
+    }
+
+    /// Copies the whole of `from`'s frame into this one.
+    #[inline]
+    pub fn copy_from(&mut self, from: &FrameRef<'_>) {
+        // SAFETY: both views cover PAGE_SIZE valid bytes (contract 1); they are different
+        // frames (this one is nobody else's while it lives, and `from` is being read), so
+        // their memory is disjoint (contract 2); both are untyped and initialised.
+        unsafe { core::ptr::copy_nonoverlapping(from.ptr.as_ptr(), self.ptr.as_ptr(), PAGE_SIZE) };
+    }
 }
 
 /// Physical memory in a kernel that maps the whole of `covers` at VA = PA.
@@ -185,21 +275,18 @@ impl Identity {
     /// Physical memory for the frames inside `covers`.
     ///
     /// # Safety
-    /// 1. Every byte of `covers` must be mapped at its own address (VA = PA), readable and
-    ///    writable, in every address space this value (or a copy) is used from, and must have
-    ///    been exposed to Rust's provenance model (memory the kernel received from firmware is);
-    /// 2. the memory must be untyped as [`PhysMem`]'s contract (3) says: the kernel image, its
-    ///    statics and boot stacks lie outside `covers`, every byte inside is initialised (RAM
-    ///    is), and a frame that comes to hold Rust objects (a kernel stack a hart runs on) is
-    ///    not named to this value, or to what uses it, until they are gone.
+    /// Every byte of `covers` must be mapped at its own address (VA = PA), readable and
+    /// writable, in every address space this value (or a copy) is used from, must be RAM (so
+    /// initialised), and must have been exposed to Rust's provenance model (memory the kernel
+    /// received from firmware is).
     pub const unsafe fn new(covers: PhysRange) -> Self {
         Identity { covers }
     }
 }
 
 // SAFETY: the constructor's contract makes every frame in `covers` readable and writable at its
-// own address (1) and untyped (3); frames are disjoint by construction of addresses (2); frames
-// outside `covers` are refused.
+// own address (1) and initialised (3); frames are disjoint by construction of addresses (2);
+// frames outside `covers` are refused.
 unsafe impl PhysMem for Identity {
     #[inline]
     fn frame_ptr(&self, frame: Frame) -> Option<NonNull<u8>> {

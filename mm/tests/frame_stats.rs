@@ -1,6 +1,5 @@
 //! Counters, the low-water mark, junk fill, and hart cache slots.
 
-use rvmm::PhysMem;
 use rvmm::addr::{Frame, PAGE_SIZE};
 use rvmm::frame::{BATCH_FRAMES, FrameAllocator, Junk, MAX_HARTS, Stats};
 use rvmm_testkit::Arena;
@@ -149,4 +148,25 @@ fn junk_off_leaves_contents_alone() {
             Junk::Off
         }
     );
+}
+
+/// A frame from `allocate_owned` is its token's: writable through `bytes`, freed by the
+/// token's drop, kept by `into_frame` until an explicit `deallocate`.
+#[test]
+fn owned_frames_free_themselves() {
+    let arena = Arena::new(BASE, SMALL * PAGE_SIZE);
+    let a = setup(&arena, Junk::Fill);
+    let free = a.stats().free;
+    let mut owned = a.allocate_owned().unwrap();
+    owned.bytes().write_word(8, 0x5A5A).unwrap();
+    assert_eq!(owned.bytes().read_word(8), Ok(0x5A5A));
+    assert_eq!(arena.read_word(owned.frame(), 8), Ok(0x5A5A));
+    assert_eq!(a.stats().free, free - 1);
+    drop(owned);
+    assert_eq!(a.stats().free, free, "the token's drop gave the frame back");
+    let kept = a.allocate_owned().unwrap().into_frame();
+    assert_eq!(a.stats().free, free - 1, "into_frame keeps the frame allocated");
+    // SAFETY: allocated above and held by number only.
+    unsafe { a.deallocate(kept) }.unwrap();
+    assert_eq!(a.stats().free, free);
 }

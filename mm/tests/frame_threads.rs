@@ -2,7 +2,6 @@
 //! every frame stamped with its owner and checked before it is freed.
 
 use rvmm::PageSize;
-use rvmm::PhysMem;
 use rvmm::addr::{Frame, PAGE_SIZE};
 use rvmm::frame::{FrameAllocator, HartCache, Junk};
 use rvmm_testkit::{Arena, Rng};

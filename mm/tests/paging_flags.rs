@@ -35,7 +35,7 @@ fn all_flag_combinations<M: Mode>(mode: SpecMode) {
         let perms = Perms::from_bits(bits);
         let result = perms.map(|p| match owned {
             false => table.map(pages, pa, p, PageSizes::Largest, &mut frames),
-            true => (table.map_new(pages, p, &mut frames, |_, _, _| {})).map_err(|e| match e {
+            true => (table.map_new(pages, p, &mut frames, |_, _| {})).map_err(|e| match e {
                 MapNewError::IllegalPerms(p) => MapError::IllegalPerms(p),
                 e => panic!("{bits:#010b}: unexpected {e:?}"),
             }),

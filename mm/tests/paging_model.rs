@@ -12,7 +12,6 @@
 //! the last): the interpreter looks for undefined behaviour in the operations, which the
 //! smaller run still drives through every path but superpage splits (`paging_ops` has those).
 
-use rvmm::PhysMem;
 use rvmm::addr::{Frame, PageRange, PhysAddr, VirtAddr};
 use rvmm::paging::{MapError, MapNewError, Mode, PageSizes, PageTable, Perms, ProtectError};
 use rvmm::paging::{Sv32, Sv39};
@@ -215,9 +214,9 @@ impl<M: Mode> Run<'_, M> {
         let mut filled = Vec::new();
         let got = self
             .table
-            .map_new(range, perms, &mut self.frames, |arena, page, frame| {
-                arena.write_word(frame, 0, page.number()).unwrap();
-                filled.push((page.start().as_u64(), frame));
+            .map_new(range, perms, &mut self.frames, |page, mut bytes| {
+                bytes.write_word(0, page.number()).unwrap();
+                filled.push((page.start().as_u64(), bytes.frame()));
             });
         match (occupied, got) {
             (Some(_), Err(MapNewError::AlreadyMapped(found))) => {

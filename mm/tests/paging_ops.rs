@@ -212,7 +212,7 @@ fn bad_input_is_refused<M: Mode>() {
             assert!(matches!(e, Err(MapError::VirtOutOfRange(_))));
             let e = t.unmap(r, &mut frames).map(|f| f.ignore());
             assert!(matches!(e, Err(UnmapError::VirtOutOfRange(_))));
-            let e = t.map_new(r, Perms::R, &mut frames, |_, _, _| {});
+            let e = t.map_new(r, Perms::R, &mut frames, |_, _| {});
             assert!(matches!(e, Err(MapNewError::VirtOutOfRange(_))));
         }
         Err(_) => assert_eq!(top, rvmm::addr::VIRT_TOP),
@@ -533,22 +533,12 @@ fn unmap_and_destroy_give_back_owned_frames_only() {
     )
     .unwrap()
     .ignore();
-    t.map_new(
-        range(0x10_1000, 0x3000),
-        Perms::RW,
-        &mut frames,
-        |_, _, _| {},
-    )
-    .unwrap()
-    .ignore();
-    t.map_new(
-        range(0x40_0000, 0x1000),
-        Perms::R,
-        &mut frames,
-        |_, _, _| {},
-    )
-    .unwrap()
-    .ignore();
+    t.map_new(range(0x10_1000, 0x3000), Perms::RW, &mut frames, |_, _| {})
+        .unwrap()
+        .ignore();
+    t.map_new(range(0x40_0000, 0x1000), Perms::R, &mut frames, |_, _| {})
+        .unwrap()
+        .ignore();
     // Root, two leaf tables, the foreign frame, four owned frames.
     assert_eq!(frames.outstanding(), 8);
     let runs = all(&t);
@@ -683,19 +673,19 @@ rvmm_testkit::both_modes!(
 );
 
 /// `map_new` hands `fill` each page with its own zeroed frame (the source junk-fills frames),
-/// maps what `fill` wrote, and `protect` keeps the pages owned.
+/// maps what `fill` wrote, lends the pages back through `owned_page`, and `protect` keeps them
+/// owned; mapped (not owned) pages are not lent.
 fn map_new_fills_zeroed_frames_and_protect_keeps_them_owned<M: Mode>() {
-    use rvmm::PhysMem;
     let arena = arena();
     let mut frames = Tracking::new(ArenaFrames::new(&arena));
     let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
     let pages = range(mega::<M>() - 0x2000, 0x4000); // across two leaf tables
     let mut seen = Vec::new();
-    t.map_new(pages, Perms::RW, &mut frames, |phys, page, frame| {
+    t.map_new(pages, Perms::RW, &mut frames, |page, mut frame| {
         let mut bytes = [0xEE; 4096];
-        phys.read(frame, 0, &mut bytes).unwrap();
+        frame.read(0, &mut bytes).unwrap();
         assert!(bytes.iter().all(|&b| b == 0), "{page:?}: frame not zeroed");
-        phys.write_word(frame, 8, page.number()).unwrap();
+        frame.write_word(8, page.number()).unwrap();
         seen.push(page.start().as_u64());
     })
     .unwrap()
@@ -706,7 +696,34 @@ fn map_new_fills_zeroed_frames_and_protect_keeps_them_owned<M: Mode>() {
         let tr = t.translate(va(v + 8)).unwrap();
         let frame = rvmm::Frame::containing(tr.pa);
         assert_eq!(arena.read_word(frame, 8), Ok((v >> 12) as usize));
+        let page = rvmm::Page::containing(va(v));
+        let lent = t.owned_page(page).unwrap();
+        assert_eq!(
+            (lent.frame(), lent.read_word(8)),
+            (frame, Ok((v >> 12) as usize))
+        );
+        t.owned_page_mut(page).unwrap().write_word(16, 7).unwrap();
+        assert_eq!(arena.read_word(frame, 16), Ok(7));
     }
+    t.map(
+        range(0x10_0000, 0x1000),
+        pa(0x10_0000),
+        Perms::R,
+        PageSizes::Only4KiB,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    let foreign = rvmm::Page::containing(va(0x10_0000));
+    assert!(
+        t.owned_page(foreign).is_none(),
+        "a mapped page is not the table's to lend"
+    );
+    let unmapped = rvmm::Page::containing(va(0x30_0000));
+    assert!(t.owned_page_mut(unmapped).is_none());
+    t.unmap(range(0x10_0000, 0x1000), &mut frames)
+        .unwrap()
+        .ignore();
     t.protect(pages, Perms::R, &mut frames).unwrap().ignore();
     assert!(all(&t).iter().all(|m| m.owned && m.perms == Perms::R));
     // Root, two leaf tables (one per megapage, the first above it new too), four pages.
@@ -738,15 +755,10 @@ fn map_new_is_all_or_nothing<M: Mode>() {
     .unwrap()
     .ignore();
     let (before, held) = (all(&t), frames.live_frames());
-    let e = t.map_new(
-        range(m - 0x2000, 0x6000),
-        Perms::RW,
-        &mut frames,
-        |_, _, _| {},
-    );
+    let e = t.map_new(range(m - 0x2000, 0x6000), Perms::RW, &mut frames, |_, _| {});
     assert!(matches!(e, Err(MapNewError::AlreadyMapped(f)) if f.va.as_u64() == m + 0x3000));
     assert_eq!((all(&t), frames.live_frames()), (before, held));
-    let e = t.map_new(range(m, 0x1000), Perms::W, &mut frames, |_, _, _| {});
+    let e = t.map_new(range(m, 0x1000), Perms::W, &mut frames, |_, _| {});
     assert_eq!(e, Err(MapNewError::IllegalPerms(Perms::W)));
     t.destroy(&mut frames);
     frames.assert_no_leaks();
@@ -755,7 +767,7 @@ fn map_new_is_all_or_nothing<M: Mode>() {
         |t, f| {
             // Five pages across a leaf-table boundary: two leaf tables (and on Sv39 the table
             // above them), five frames.
-            t.map_new(range(m - 0x3000, 0x5000), Perms::RW, f, |_, _, _| {})
+            t.map_new(range(m - 0x3000, 0x5000), Perms::RW, f, |_, _| {})
                 .map(|fl| fl.ignore())
                 .map_err(|e| format!("{e:?}"))
         },

@@ -4,7 +4,6 @@
 
 mod space_user_support;
 
-use rvmm::PhysMem;
 use rvmm::addr::PAGE_SIZE;
 use rvmm::paging::Mode;
 use rvmm::space::user::CopyError;
@@ -190,9 +189,7 @@ fn copy_out_refuses_the_trap_frame<M: Mode>() {
     );
     assert_eq!(snapshot(&space), before);
     let mut tf_bytes = [0xee; 16];
-    env.arena
-        .read(space.trap_frame(), 0, &mut tf_bytes)
-        .unwrap();
+    space.trap_frame().read(0, &mut tf_bytes).unwrap();
     assert_eq!(tf_bytes, [0; 16]);
     done(space, frames);
 }

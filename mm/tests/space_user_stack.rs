@@ -85,7 +85,7 @@ fn starts_with_one_page_under_the_trap_frame<M: Mode>() {
         .page_table()
         .translate(VirtAddr::new(t).unwrap())
         .unwrap();
-    assert_eq!(tf.pa, space.trap_frame().start());
+    assert_eq!(tf.pa, space.trap_frame().frame().start());
     check_frames(&env.arena, &[&space], &frames);
     space.destroy(&mut frames);
     frames.assert_no_leaks();

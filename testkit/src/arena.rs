@@ -1,7 +1,7 @@
 //! Host memory standing in for physical memory.
 
 use rvmm::addr::{Frame, PAGE_SIZE, PhysAddr, PhysRange};
-use rvmm::phys::PhysMem;
+use rvmm::phys::{FrameMut, FrameRef, PhysError, PhysMem};
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::ptr::NonNull;
 
@@ -75,9 +75,51 @@ impl Arena {
     }
 }
 
+/// Reads and writes of the arena's frames by number, as a debugger would. Sound for an arena
+/// (unlike for a kernel's `Identity`) because no MMU reads its bytes and no Rust object lives
+/// there: a wrong frame number gives a test wrong data, nothing worse. The one rule left is
+/// the tests': no two threads touch the same frame at once, one of them writing.
+impl Arena {
+    /// Copies `out.len()` bytes from `offset` in `frame` into `out`.
+    pub fn read(&self, frame: Frame, offset: usize, out: &mut [u8]) -> Result<(), PhysError> {
+        // SAFETY: arena memory is untyped (see above), and the view lives for this call only.
+        unsafe { FrameRef::new(self, frame) }?.read(offset, out)
+    }
+
+    /// The native-endian `usize` at `offset` in `frame`.
+    pub fn read_word(&self, frame: Frame, offset: usize) -> Result<usize, PhysError> {
+        // SAFETY: as in `read`.
+        unsafe { FrameRef::new(self, frame) }?.read_word(offset)
+    }
+
+    /// Copies `data` to `offset` in `frame`.
+    pub fn write(&self, frame: Frame, offset: usize, data: &[u8]) -> Result<(), PhysError> {
+        // SAFETY: as in `read`; the view is the one access for this call.
+        unsafe { FrameMut::new(self, frame) }?.write(offset, data)
+    }
+
+    /// Writes `value` as a native-endian `usize` at `offset` in `frame`.
+    pub fn write_word(&self, frame: Frame, offset: usize, value: usize) -> Result<(), PhysError> {
+        // SAFETY: as in `write`.
+        unsafe { FrameMut::new(self, frame) }?.write_word(offset, value)
+    }
+
+    /// Sets the `len` bytes from `offset` in `frame` to `byte`.
+    pub fn fill_bytes(
+        &self,
+        frame: Frame,
+        offset: usize,
+        len: usize,
+        byte: u8,
+    ) -> Result<(), PhysError> {
+        // SAFETY: as in `write`.
+        unsafe { FrameMut::new(self, frame) }?.fill_bytes(offset, len, byte)
+    }
+}
+
 // SAFETY: 1. every frame inside the range maps to a 4 KiB aligned, 4 KiB long piece of the one
 // allocation (base and layout are 4 KiB aligned); 2. distinct frames map to distinct offsets;
-// 3. the allocation is private to the arena.
+// 3. the allocation is zeroed at creation, so every byte is initialised.
 unsafe impl PhysMem for Arena {
     #[inline]
     fn frame_ptr(&self, frame: Frame) -> Option<NonNull<u8>> {

@@ -14,7 +14,6 @@
 use crate::arena::Arena;
 use rvmm::addr::{Frame, PAGE_SIZE};
 use rvmm::frame::{FrameSource, OutOfMemory};
-use rvmm::phys::PhysMem;
 use std::collections::BTreeSet;
 
 /// Wraps a [`FrameSource`] and records which of its frames are out (allocated, not yet given

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{BASE, arena, frame, pa, pte, put};
-use rvmm::{Frame, PageSize, PhysMem};
+use rvmm::{Frame, PageSize};
 use rvmm_testkit::Arena;
 use rvmm_testkit::spec::{
     Access, PTE_A, PTE_D, PTE_G, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, SpecFault, SpecMode,

@@ -6,7 +6,7 @@ use super::maps::{self, Listed, NotAllocated, States};
 use super::ranges::usable_runs;
 use super::{FrameSource, FreeError, InitError, Junk, MAX_HARTS, OutOfMemory, Stats};
 use crate::addr::{Frame, PAGE_SIZE, PhysAddr, PhysRange};
-use crate::phys::PhysMem;
+use crate::phys::{FrameMut, PhysMem};
 use core::convert::Infallible;
 use core::fmt;
 use core::ptr::NonNull;
@@ -27,7 +27,7 @@ impl Shared {
     }
 }
 
-/// The physical frame allocator (`kalloc`/`kfree`): O(1) `allocate` and `deallocate` of 4 KiB frames
+/// The physical frame allocator: O(1) `allocate` and `deallocate` of 4 KiB frames
 /// under one lock `R`, O(1) detection of bad frees, contiguous runs, and per-hart caches
 /// ([`HartCache`](super::HartCache)).
 ///
@@ -212,9 +212,10 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
             Err(NotAllocated::Foreign) => return Err(FreeError::Foreign(frame)),
         }
         if self.junk == Junk::Fill {
-            self.mem
-                .fill_bytes(frame, 0, PAGE_SIZE, Junk::FREED)
-                .expect(BACKED);
+            // SAFETY: marking the frame free made it the allocator's; nothing else touches it.
+            unsafe { self.held(frame) }
+                .fill_bytes(0, PAGE_SIZE, Junk::FREED)
+                .expect("a whole frame");
         }
         Ok(i)
     }
@@ -230,17 +231,36 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         self.states.mark_allocated(&self.mem, i);
         let frame = self.frame(i);
         if self.junk == Junk::Fill {
-            self.mem
-                .fill_bytes(frame, 0, PAGE_SIZE, Junk::ALLOCATED)
-                .expect(BACKED);
+            // SAFETY: just taken off a list: the allocator's until it returns the frame.
+            unsafe { self.held(frame) }
+                .fill_bytes(0, PAGE_SIZE, Junk::ALLOCATED)
+                .expect("a whole frame");
         }
         frame
     }
 
     /// Fills a frame the caller just allocated with zeroes.
     pub(super) fn zero(&self, frame: Frame) -> Frame {
-        self.mem.zero(frame).expect(BACKED);
+        // SAFETY: the caller just allocated the frame and has not handed it on.
+        unsafe { self.held(frame) }.zero();
         frame
+    }
+
+    /// A view of managed `frame`'s bytes.
+    ///
+    /// # Safety
+    /// As for [`FrameMut::new`]: the frame is the caller's alone for the view's life (it is
+    /// free and the allocator's, or just allocated and not handed on).
+    unsafe fn held(&self, frame: Frame) -> FrameMut<'_> {
+        // SAFETY: the caller's contract is `FrameMut::new`'s.
+        unsafe { FrameMut::new(&self.mem, frame) }.expect(BACKED)
+    }
+
+    /// One frame from the shared list, with the token that owns it: the frame's bytes are
+    /// reachable through [`OwnedFrame::bytes`], and dropping the token gives it back.
+    pub fn allocate_owned(&self) -> Result<OwnedFrame<'_, P, R>, OutOfMemory> {
+        let frame = self.allocate()?;
+        Ok(OwnedFrame { owner: self, frame })
     }
 
     /// One frame from the shared list.
@@ -324,5 +344,57 @@ unsafe impl<P: PhysMem, R: RawMutex> FrameSource for &FrameAllocator<P, R> {
         // `deallocate`'s.
         let freed = unsafe { FrameAllocator::deallocate(self, frame) };
         freed.expect(CONTRACT);
+    }
+}
+
+/// A frame from [`FrameAllocator::allocate_owned`]: while the token lives the frame is its
+/// holder's alone, so its bytes can be read and written safely; dropping the token frees it.
+pub struct OwnedFrame<'a, P: PhysMem, R: RawMutex = spin::mutex::SpinMutex<()>> {
+    owner: &'a FrameAllocator<P, R>,
+    frame: Frame,
+}
+
+impl<'a, P: PhysMem, R: RawMutex> OwnedFrame<'a, P, R> {
+    /// Which frame this is.
+    pub fn frame(&self) -> Frame {
+        self.frame
+    }
+
+    /// The frame's bytes.
+    pub fn bytes(&mut self) -> FrameMut<'_> {
+        // SAFETY: the token is the frame's only owner (allocated for it, freed only by its
+        // drop), and the view borrows the token mutably, so it is the one access meanwhile.
+        unsafe { self.owner.held(self.frame) }
+    }
+
+    /// Gives up the token and keeps the frame allocated: the caller now holds it by number,
+    /// and frees it with the `unsafe` [`FrameAllocator::deallocate`] (or never: a leak).
+    pub fn into_frame(self) -> Frame {
+        let frame = self.frame;
+        core::mem::forget(self);
+        frame
+    }
+
+    /// The token for `frame`, a frame of `owner` that the caller holds by number.
+    ///
+    /// # Safety
+    /// `frame` came from `owner` (allocated, not freed since), and the caller gives up every
+    /// other use of it: from now on the token owns it.
+    pub unsafe fn from_frame(owner: &'a FrameAllocator<P, R>, frame: Frame) -> Self {
+        OwnedFrame { owner, frame }
+    }
+}
+
+impl<P: PhysMem, R: RawMutex> Drop for OwnedFrame<'_, P, R> {
+    fn drop(&mut self) {
+        // SAFETY: the token owned the frame (allocated for it) and nothing uses it after this.
+        let freed = unsafe { self.owner.deallocate(self.frame) };
+        freed.expect("the frame was allocated for this token and is freed once");
+    }
+}
+
+impl<P: PhysMem, R: RawMutex> fmt::Debug for OwnedFrame<'_, P, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OwnedFrame").field(&self.frame).finish()
     }
 }

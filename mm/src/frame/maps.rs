@@ -9,7 +9,7 @@
 //! lowest managed frame.
 
 use crate::addr::{Frame, PAGE_SIZE};
-use crate::phys::PhysMem;
+use crate::phys::{FrameMut, PhysMem};
 use core::sync::atomic::{AtomicU8, Ordering};
 
 const BITS: usize = usize::BITS as usize;
@@ -53,7 +53,9 @@ pub(super) fn zeroed<P: PhysMem>(mem: &P, first: Frame, span: u64) -> (States, L
     for offset in (0..bytes).step_by(PAGE_SIZE) {
         let (frame, _) = at(first, offset);
         let len = PAGE_SIZE.min(bytes - offset);
-        mem.fill_bytes(frame, 0, len, 0).expect(MAPS);
+        // SAFETY: one of the maps' frames, which the allocator keeps to itself.
+        let mut map = unsafe { FrameMut::new(mem, frame) }.expect(MAPS);
+        map.fill_bytes(0, len, 0).expect("inside the frame");
     }
     let listed = Listed {
         first,
@@ -149,15 +151,24 @@ impl Listed {
         at(self.first, self.offset + w * size_of::<usize>())
     }
 
-    fn get_word<P: PhysMem>(&mut self, mem: &P, w: usize) -> usize {
+    /// The frame holding word `w`, and the word's offset in it.
+    fn view<'m, P: PhysMem>(&mut self, mem: &'m P, w: usize) -> (FrameMut<'m>, usize) {
         let (frame, offset) = self.word(w);
-        mem.read_word(frame, offset).expect(MAPS)
+        // SAFETY: one of the maps' frames, which the allocator keeps to itself; its listed
+        // words are reached only through the one `Listed`, borrowed mutably (under the lock).
+        (unsafe { FrameMut::new(mem, frame) }.expect(MAPS), offset)
+    }
+
+    fn get_word<P: PhysMem>(&mut self, mem: &P, w: usize) -> usize {
+        let (map, offset) = self.view(mem, w);
+        map.read_word(offset).expect("a word inside the frame")
     }
 
     fn update<P: PhysMem>(&mut self, mem: &P, i: usize, f: impl FnOnce(usize) -> usize) {
-        let (frame, offset) = self.word(i / BITS);
-        let w = mem.read_word(frame, offset).expect(MAPS);
-        mem.write_word(frame, offset, f(w)).expect(MAPS);
+        let (mut map, offset) = self.view(mem, i / BITS);
+        let w = map.read_word(offset).expect("a word inside the frame");
+        map.write_word(offset, f(w))
+            .expect("a word inside the frame");
     }
 
     /// Clears every bit.

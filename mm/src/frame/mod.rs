@@ -1,4 +1,4 @@
-//! Physical frames: `kalloc`/`kfree`, and where page tables and address spaces get them.
+//! Physical frames: the allocator, and where page tables and address spaces get them.
 //!
 //! [`FrameAllocator`] hands out 4 KiB frames from a list kept inside the free frames themselves
 //! (no heap): each frame on the list is a *batch* holding up to ~1020 other free frame numbers,
@@ -14,7 +14,7 @@ mod hart;
 mod maps;
 mod ranges;
 
-pub use allocator::FrameAllocator;
+pub use allocator::{FrameAllocator, OwnedFrame};
 pub use hart::{HartCache, MAX_HARTS};
 
 /// Frames in one full batch: the node frame and the free frame numbers it holds (1,021; 15
@@ -136,7 +136,7 @@ impl core::error::Error for InitError {}
 pub enum Junk {
     /// Leave frame contents alone (fastest; benchmarks use this).
     Off,
-    /// Fill with [`Junk::FREED`] on free and [`Junk::ALLOCATED`] on allocation, as xv6 does.
+    /// Fill with [`Junk::FREED`] on free and [`Junk::ALLOCATED`] on allocation.
     Fill,
 }
 

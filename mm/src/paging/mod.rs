@@ -23,8 +23,8 @@
 //! assert_eq!(t.pa.as_u64(), 0x8012_3456);
 //! // A zeroed page of the table's own, with its first bytes written before it is mapped.
 //! let stack = PageRange::new(VirtAddr::new(0x10_0000)?, 4096)?;
-//! table.map_new(stack, Perms::RW, frames, |phys, _page, frame| {
-//!     phys.write(frame, 0, b"hello").expect("inside the frame");
+//! table.map_new(stack, Perms::RW, frames, |_page, mut bytes| {
+//!     bytes.write(0, b"hello").expect("inside the frame");
 //! })?.ignore();
 //! table.unmap(stack, frames)?.ignore(); // gives the page's frame back
 //! table.destroy(frames);

@@ -11,16 +11,17 @@ use super::error::{Blocked, MapNewError};
 use super::mode::Mode;
 use super::pte::{Perms, Pte};
 use super::table::{PageTable, index};
-use crate::addr::{Frame, PAGE_SIZE, Page, PageRange};
+use crate::addr::{PAGE_SIZE, Page, PageRange};
 use crate::frame::FrameSource;
-use crate::phys::PhysMem;
+use crate::phys::{FrameMut, PhysMem};
 use crate::tlb::Flush;
 
 impl<M: Mode, P: PhysMem> PageTable<M, P> {
     /// Maps every page of `pages` to a fresh frame from `frames` with `perms`: each frame is
-    /// zeroed, handed to `fill` with its page (to write its first bytes through `P`'s byte
-    /// operations: a copy of a parent's page, a program's bytes), then mapped as an owned
-    /// 4 KiB leaf. [`unmap`](Self::unmap) and [`destroy`](Self::destroy) give the frames back.
+    /// zeroed, handed to `fill` with its page as a [`FrameMut`] (to write its first bytes: a
+    /// copy of a parent's page, a program's bytes), then mapped as an owned 4 KiB leaf.
+    /// [`owned_page`](Self::owned_page) lends the bytes later; [`unmap`](Self::unmap) and
+    /// [`destroy`](Self::destroy) give the frames back.
     ///
     /// All or nothing: on an error every frame taken is back and the table is as before.
     /// Refused: a range beyond the mode's top, illegal permissions, a page already mapped
@@ -30,7 +31,7 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         pages: PageRange,
         perms: Perms,
         frames: &mut impl FrameSource,
-        mut fill: impl FnMut(&P, Page, Frame),
+        mut fill: impl FnMut(Page, FrameMut<'_>),
     ) -> Result<Flush, MapNewError> {
         let (start, end) = self.bounds(pages).map_err(MapNewError::VirtOutOfRange)?;
         if !perms.is_legal_leaf() {
@@ -55,7 +56,7 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         end: u64,
         perms: Perms,
         frames: &mut impl FrameSource,
-        fill: &mut impl FnMut(&P, Page, Frame),
+        fill: &mut impl FnMut(Page, FrameMut<'_>),
     ) -> Result<(), Blocked> {
         let (leaves, parent) = self.descend(*va, 0, frames)?;
         let (parent, i) = parent.expect("every mode has a level above its leaves");
@@ -70,9 +71,8 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
                 let found = self.describe(existing, 0, *va, frames);
                 return Err(Blocked::AlreadyMapped(found));
             }
-            let (frame, leaf) = self.new_owned_leaf(perms, frames)?;
             let page = Page::containing(super::edit::virt(*va));
-            fill(self.phys(), page, frame);
+            let leaf = self.new_owned_leaf(page, perms, frames, fill)?;
             self.set(leaves, i, leaf);
             *va += PAGE_SIZE as u64;
         }

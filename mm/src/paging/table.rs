@@ -12,9 +12,9 @@ use super::Translation;
 use super::error::AsidOutOfRange;
 use super::mode::{Mode, check};
 use super::pte::{Perms, Pte, PteFlags, PteKind};
-use crate::addr::{Frame, PhysAddr, VirtAddr};
+use crate::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::frame::{FrameSource, OutOfMemory};
-use crate::phys::PhysMem;
+use crate::phys::{FrameMut, FrameRef, PhysMem};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
@@ -48,7 +48,11 @@ fn fresh_frame<M: Mode>(
     frames: &mut impl FrameSource,
 ) -> Result<Frame, OutOfMemory> {
     let frame = frames.allocate()?;
-    if Pte::table::<M>(frame).is_some() && phys.zero(frame).is_ok() {
+    // SAFETY: the frame just came from `frames` (FrameSource contract: nothing else uses it)
+    // and is not in any table yet; the view lives for this statement.
+    let fresh = unsafe { FrameMut::new(phys, frame) };
+    if let (Some(_), Ok(mut bytes)) = (Pte::table::<M>(frame), fresh) {
+        bytes.zero();
         return Ok(frame);
     }
     // SAFETY: the frame just came from `frames` and was never used.
@@ -183,16 +187,65 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         Ok((frame, pointer))
     }
 
-    /// A zeroed frame for an owned leaf with `perms`, and that leaf.
+    /// An owned leaf with `perms` for `page`: a zeroed frame, handed to `fill` before anything
+    /// maps it.
     pub(super) fn new_owned_leaf(
         &self,
+        page: Page,
         perms: Perms,
         frames: &mut impl FrameSource,
-    ) -> Result<(Frame, Pte), OutOfMemory> {
+        fill: &mut impl FnMut(Page, FrameMut<'_>),
+    ) -> Result<Pte, OutOfMemory> {
         let frame = fresh_frame::<M>(&self.phys, frames)?;
+        // SAFETY: `fresh_frame` checked `phys` backs the frame; it just came from `frames` and
+        // no entry maps it yet, so the view handed to `fill` is its only access.
+        let bytes = unsafe { FrameMut::new(&self.phys, frame) };
+        fill(page, bytes.expect("`fresh_frame` zeroed it through `phys`"));
         // A frame the mode can address as a table can be a 4 KiB leaf; `map_new` checked perms.
-        let leaf = Pte::owned_leaf::<M>(frame, perms).expect("a legal 4 KiB leaf");
-        Ok((frame, leaf))
+        Ok(Pte::owned_leaf::<M>(frame, perms).expect("a legal 4 KiB leaf"))
+    }
+
+    /// The frame of the owned leaf (a `map_new` page) that maps `page`, if one does.
+    fn owned_frame_at(&self, page: Page) -> Option<Frame> {
+        let va = page.start().as_u64();
+        if va >= M::VA_TOP {
+            return None;
+        }
+        let mut table = self.root_table();
+        for level in (0..M::LEVELS).rev() {
+            let pte = self.get(table, index::<M>(va, level));
+            match pte.kind::<M>() {
+                PteKind::Table(next) if level > 0 => table = self.table(next),
+                PteKind::Leaf(pa, _) if level == 0 && pte.is_owned() => {
+                    return Some(Frame::containing(pa));
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// The bytes of `page` if it is one of the table's owned pages ([`map_new`]'s), to read.
+    /// While the view lives the table cannot change, so the page stays mapped and its frame
+    /// the table's.
+    ///
+    /// [`map_new`]: Self::map_new
+    pub fn owned_page(&self, page: Page) -> Option<FrameRef<'_>> {
+        let frame = self.owned_frame_at(page)?;
+        // SAFETY: the frame is an owned leaf's: allocated by this table, mapped by that one
+        // leaf only, plain data; the view borrows the table, so no `unmap`, `protect` or
+        // `owned_page_mut` (all `&mut self`) can free or write it meanwhile.
+        let bytes = unsafe { FrameRef::new(&self.phys, frame) };
+        Some(bytes.expect("`map_new` zeroed it through `phys`"))
+    }
+
+    /// The bytes of `page` if it is one of the table's owned pages, to read and write.
+    pub fn owned_page_mut(&mut self, page: Page) -> Option<FrameMut<'_>> {
+        let frame = self.owned_frame_at(page)?;
+        // SAFETY: as in `owned_page`, and the view borrows the table mutably: it is the one
+        // access to the frame from Rust while it lives.
+        let bytes = unsafe { FrameMut::new(&self.phys, frame) };
+        Some(bytes.expect("`map_new` zeroed it through `phys`"))
     }
 
     /// Whether every entry of `table` is invalid.

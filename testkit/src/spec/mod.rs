@@ -20,7 +20,7 @@
 //! // A one-level-deep Sv39 table: root entry 2 is a 1 GiB leaf for VA 0x8000_0000.
 //! let arena = Arena::new(0x8000_0000, 4096);
 //! let leaf: u64 = (0x8000_0000 >> 12) << 10 | PTE_V | PTE_R | PTE_A;
-//! # use rvmm::{Frame, PhysMem};
+//! # use rvmm::Frame;
 //! arena.write(Frame::containing(arena.base()), 2 * 8, &leaf.to_le_bytes()).unwrap();
 //! let t = spec::translate(&arena, SpecMode::Sv39, arena.base(), 0x8000_1234, Access::read());
 //! assert_eq!(t.unwrap().pa.as_u64(), 0x8000_1234);
@@ -37,7 +37,6 @@ pub use tree::{Defect, Malformed, SpecLeaf, SpecTree, leaves, walk};
 use crate::arena::Arena;
 use access::permitted;
 use rvmm::addr::{PageSize, PhysAddr};
-use rvmm::phys::PhysMem;
 
 /// Valid.
 pub const PTE_V: u64 = 1 << 0;

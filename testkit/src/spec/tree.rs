@@ -12,7 +12,6 @@
 
 use super::{Arena, PTE_G, PTE_R, PTE_X, SpecFault, SpecMode, check_entry, misaligned};
 use rvmm::addr::{PageSize, PhysAddr};
-use rvmm::phys::PhysMem;
 use std::collections::BTreeSet;
 
 /// One valid leaf entry.

@@ -1,7 +1,7 @@
 //! Helpers for tests that hand-build page tables in an arena.
 #![allow(dead_code)] // each test file uses its own subset
 
-use rvmm::{PhysAddr, PhysMem};
+use rvmm::PhysAddr;
 use rvmm_testkit::Arena;
 use rvmm_testkit::spec::SpecMode;
 

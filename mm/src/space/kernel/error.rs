@@ -73,7 +73,7 @@ pub enum BuildError {
     DeviceRange(Device),
     /// A device shares a page with RAM (a page cannot be both memory and registers).
     DeviceInRam {
-        /// The device.
+        /// The device whose pages meet RAM.
         device: Device,
         /// The RAM range it meets.
         ram: PhysRange,
@@ -87,7 +87,7 @@ pub enum BuildError {
     },
     /// A range ends beyond what the mode can address physically (Sv32: 2^34).
     BeyondPhysicalReach {
-        /// The range.
+        /// The range that ends too high.
         culprit: Culprit,
         /// The mode's physical limit (exclusive).
         limit: u64,
@@ -96,7 +96,7 @@ pub enum BuildError {
     /// trampoline at the top of the virtual space (or beyond the mode's virtual top: on Sv32,
     /// RAM above 4 GiB cannot be mapped VA = PA at all).
     IntoTopArea {
-        /// The range.
+        /// The range that reaches the top area.
         culprit: Culprit,
         /// The lowest virtual address of the top area.
         area_start: VirtAddr,

@@ -114,6 +114,6 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
         frames: &mut impl FrameSource,
     ) -> Result<Flush, MapNewError> {
         let perms = perms_of(KernelRegion::KernelStack(0));
-        self.table.map_new(pages, perms, frames, |_, _, _| {})
+        self.table.map_new(pages, perms, frames, |_, _| {})
     }
 }

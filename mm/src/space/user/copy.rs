@@ -2,7 +2,7 @@
 //!
 //! Every page a copy touches must be mapped and user-accessible, readable for reads and
 //! writable for writes; the whole range must lie below the mode's top (so a non-canonical or
-//! sign-extended pointer fails instead of aliasing a low address, as it did in VIMIX), and
+//! sign-extended pointer fails instead of aliasing a low address), and
 //! `addr + len` must not overflow. Zero-length copies succeed when `addr` is below the top.
 //!
 //! The rule on failure: `copy_in` and `copy_out` check every page before moving a byte, so a
@@ -10,9 +10,9 @@
 //! length in advance; it checks each page as it reaches it, and on failure the buffer holds
 //! whatever it had read so far.
 
-use super::pages::DATA_FRAME;
+use super::pages::DATA_PAGE;
 use super::{CopyError, UserSpace};
-use crate::addr::{Frame, PAGE_SIZE, VirtAddr};
+use crate::addr::{PAGE_SIZE, Page, VirtAddr};
 use crate::paging::{Mode, Perms};
 use crate::phys::PhysMem;
 
@@ -27,12 +27,11 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// Copies `dst.len()` bytes from user address `src` into `dst`. On error `dst` is untouched.
     pub fn copy_in(&self, src: usize, dst: &mut [u8]) -> Result<(), CopyError> {
         let src = self.check(src, dst.len(), Access::Read)?;
-        for (done, frame, offset, len) in self.chunks(src, dst.len()) {
-            let read = self
-                .table
-                .phys()
-                .read(frame, offset, &mut dst[done..done + len]);
-            read.expect(DATA_FRAME);
+        for (done, page, offset, len) in chunks(src, dst.len()) {
+            let bytes = self.table.owned_page(page).expect(DATA_PAGE);
+            bytes
+                .read(offset, &mut dst[done..done + len])
+                .expect(DATA_PAGE);
         }
         Ok(())
     }
@@ -41,12 +40,11 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// was written.
     pub fn copy_out(&mut self, dst: usize, src: &[u8]) -> Result<(), CopyError> {
         let dst = self.check(dst, src.len(), Access::Write)?;
-        for (done, frame, offset, len) in self.chunks(dst, src.len()) {
-            let written = self
-                .table
-                .phys()
-                .write(frame, offset, &src[done..done + len]);
-            written.expect(DATA_FRAME);
+        for (done, page, offset, len) in chunks(dst, src.len()) {
+            let mut bytes = self.table.owned_page_mut(page).expect(DATA_PAGE);
+            bytes
+                .write(offset, &src[done..done + len])
+                .expect(DATA_PAGE);
         }
         Ok(())
     }
@@ -69,10 +67,13 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
             })?;
             let len = (buf.len() - done).min(PAGE_SIZE - va % PAGE_SIZE);
             let va = self.check_range(va, len)?;
-            let frame = self.page_frame(va, Access::Read)?;
+            self.check_page(va, Access::Read)?;
             let part = &mut buf[done..done + len];
-            let read = self.table.phys().read(frame, va.page_offset(), part);
-            read.expect(DATA_FRAME);
+            let bytes = self
+                .table
+                .owned_page(Page::containing(va))
+                .expect(DATA_PAGE);
+            bytes.read(va.page_offset(), part).expect(DATA_PAGE);
             if let Some(nul) = part.iter().position(|&b| b == 0) {
                 return Ok(done + nul);
             }
@@ -87,7 +88,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         let start = self.check_range(addr, len)?;
         let mut va = start;
         while va.as_usize() < addr + len {
-            self.page_frame(va, access)?;
+            self.check_page(va, access)?;
             // The next page starts at or below the end of the range, below the mode's top.
             let next = va
                 .align_down(crate::addr::PageSize::Size4KiB)
@@ -108,10 +109,10 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         VirtAddr::new(addr).map_err(|_| CopyError::OutOfRange(addr))
     }
 
-    /// The frame of the page holding `va`, if that page allows `access` to the user.
-    fn page_frame(&self, va: VirtAddr, access: Access) -> Result<Frame, CopyError> {
+    /// Whether the page holding `va` allows `access` to the user.
+    fn check_page(&self, va: VirtAddr, access: Access) -> Result<(), CopyError> {
         let at = va.as_usize();
-        let (frame, perms) = self.frame_at(va).ok_or(CopyError::Unmapped(at))?;
+        let (_, perms) = self.frame_at(va).ok_or(CopyError::Unmapped(at))?;
         if !perms.contains(Perms::U) {
             return Err(CopyError::NotUser(at));
         }
@@ -121,29 +122,22 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         if access == Access::Write && !perms.contains(Perms::W) {
             return Err(CopyError::NotWritable(at));
         }
-        Ok(frame)
+        Ok(())
     }
+}
 
-    /// The checked range `[addr, addr + len)` cut at page boundaries: for each piece, how many
-    /// bytes came before it, its frame, its offset in the frame and its length.
-    fn chunks(
-        &self,
-        addr: VirtAddr,
-        len: usize,
-    ) -> impl Iterator<Item = (usize, Frame, usize, usize)> + '_ {
-        let mut done = 0;
-        core::iter::from_fn(move || {
-            while done < len {
-                // Inside the checked range, so an address.
-                let va = addr.checked_add(done).expect("inside the checked range");
-                let piece = (len - done).min(PAGE_SIZE - va.page_offset());
-                let at = done;
-                done += piece;
-                if let Some((frame, _)) = self.frame_at(va) {
-                    return Some((at, frame, va.page_offset(), piece));
-                }
-            }
-            None
-        })
-    }
+/// The range `[addr, addr + len)`, checked to lie below the top, cut at page boundaries: for
+/// each piece, how many bytes came before it, its page, its offset in the page and its length.
+fn chunks(addr: VirtAddr, len: usize) -> impl Iterator<Item = (usize, Page, usize, usize)> {
+    let mut done = 0;
+    core::iter::from_fn(move || {
+        if done == len {
+            return None;
+        }
+        let va = addr.checked_add(done).expect("inside the checked range");
+        let piece = (len - done).min(PAGE_SIZE - va.page_offset());
+        let at = done;
+        done += piece;
+        Some((at, Page::containing(va), va.page_offset(), piece))
+    })
 }

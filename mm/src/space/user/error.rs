@@ -74,7 +74,7 @@ pub enum SbrkError {
     /// `break + delta` leaves the mode's addresses (below zero, beyond the top), or `delta`
     /// does not fit the mode's registers (Sv32: 32 bits, so `+0x8000_0000` is not a growth).
     Overflow {
-        /// The break.
+        /// The break when the call was made.
         brk: usize,
         /// The change asked for.
         delta: isize,
@@ -83,7 +83,7 @@ pub enum SbrkError {
     AboveCap {
         /// The break asked for.
         requested: usize,
-        /// The cap.
+        /// The highest break the layout allows.
         cap: usize,
     },
     /// The new break would lie below the heap's start.
@@ -124,9 +124,9 @@ pub enum GrowStackError {
 pub enum CopyError {
     /// `addr + len` overflows.
     Overflow {
-        /// The user address.
+        /// The user address the copy starts at.
         addr: usize,
-        /// The length.
+        /// The bytes asked for.
         len: usize,
     },
     /// Some of the bytes lie at or above the mode's top (this includes every non-canonical or

@@ -1,10 +1,10 @@
 //! `fork`: a full copy of a process's space.
 
 use super::UserSpace;
-use super::pages::{DATA_FRAME, out_of_memory};
+use super::pages::{DATA_PAGE, out_of_memory};
 use crate::frame::{FrameSource, OutOfMemory};
 use crate::paging::Mode;
-use crate::phys::PhysMem;
+use crate::phys::{FrameMut, PhysMem};
 
 impl<M: Mode, P: PhysMem + Clone> UserSpace<M, P> {
     /// A copy of this space for a child process: the same regions at the same addresses with
@@ -22,7 +22,7 @@ impl<M: Mode, P: PhysMem + Clone> UserSpace<M, P> {
         let phys = self.table.phys().clone();
         let limits = self.layout.limits();
         let parent_tf = self.trap_frame();
-        let copy_tf = |phys: &P, frame| phys.copy_frame(parent_tf, frame).expect(DATA_FRAME);
+        let copy_tf = |mut to: FrameMut<'_>| to.copy_from(&parent_tf);
         let mut child = Self::without_stack(phys, self.trampoline, limits, frames, copy_tf)
             .map_err(|_| OutOfMemory)?;
         child.segments = self.segments;
@@ -34,10 +34,8 @@ impl<M: Mode, P: PhysMem + Clone> UserSpace<M, P> {
         for span in self.user_spans() {
             let copied = child
                 .table
-                .map_new(span.pages, span.perms, frames, |phys, page, to| {
-                    let from = self.frame_at(page.start());
-                    let (from, _) = from.expect("every page of a span is mapped");
-                    phys.copy_frame(from, to).expect(DATA_FRAME);
+                .map_new(span.pages, span.perms, frames, |page, mut to| {
+                    to.copy_from(&self.table.owned_page(page).expect(DATA_PAGE));
                 });
             if let Err(e) = copied {
                 child.destroy(frames);

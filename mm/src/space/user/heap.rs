@@ -1,9 +1,9 @@
 //! `sbrk`: the heap's break, byte-granular, over whole mapped pages.
 
-use super::pages::DATA_FRAME;
+use super::pages::DATA_PAGE;
 use super::region::pages_between;
 use super::{SbrkError, USER_RW, UserSpace};
-use crate::addr::{PageSize, VirtAddr};
+use crate::addr::{Page, PageSize, VirtAddr};
 use crate::frame::FrameSource;
 use crate::paging::Mode;
 use crate::phys::PhysMem;
@@ -45,13 +45,10 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         if new > old && old < old_top {
             // The rest of the old last page may hold bytes released earlier or written past
             // the break: the heap must gain only zeroes.
-            let (frame, _) = self.frame_at(old).expect("the break's page is mapped");
             let len = new.min(old_top).as_usize() - old.as_usize();
-            let zeroed = self
-                .table
-                .phys()
-                .fill_bytes(frame, old.page_offset(), len, 0);
-            zeroed.expect(DATA_FRAME);
+            let page = self.table.owned_page_mut(Page::containing(old));
+            let zeroed = page.expect(DATA_PAGE).fill_bytes(old.page_offset(), len, 0);
+            zeroed.expect(DATA_PAGE);
         }
         self.brk = new;
         Ok((old, flush))

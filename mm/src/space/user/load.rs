@@ -1,13 +1,13 @@
 //! Placing an ELF executable's segments in a fresh space.
 
 use super::elf::{ElfClass, ElfImage, ElfSegment, PF_R, PF_W, PF_X};
-use super::pages::{DATA_FRAME, out_of_memory};
+use super::pages::{DATA_PAGE, out_of_memory};
 use super::region::{Span, UserRegion, pages_between};
 use super::{LoadError, MAX_SEGMENTS, USER_TEXT_START, USER_TEXT_START_VA, UserSpace};
 use crate::addr::{PAGE_SIZE, PageSize, VirtAddr};
 use crate::frame::{FrameSource, OutOfMemory};
 use crate::paging::{Mode, Perms};
-use crate::phys::PhysMem;
+use crate::phys::{FrameMut, PhysMem};
 
 impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// Loads the executable `image` into this fresh space (no program, empty heap) and returns
@@ -137,7 +137,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     ) -> Result<(), OutOfMemory> {
         let file = elf.file_bytes(seg);
         let file_end = seg.vaddr + file.len() as u64;
-        let fill = |phys: &P, page: crate::addr::Page, frame| {
+        let fill = |page: crate::addr::Page, mut bytes: FrameMut<'_>| {
             let page = page.start().as_u64();
             let (lo, hi) = (seg.vaddr.max(page), file_end.min(page + PAGE_SIZE as u64));
             if lo < hi {
@@ -147,8 +147,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
                     (lo - seg.vaddr) as usize,
                     (hi - lo) as usize,
                 );
-                phys.write(frame, dst, &file[src..src + len])
-                    .expect(DATA_FRAME);
+                bytes.write(dst, &file[src..src + len]).expect(DATA_PAGE);
             }
         };
         let mapped = self.table.map_new(span.pages, span.perms, frames, fill);

@@ -49,7 +49,7 @@ pub use region::{RegionRow, UserRegion};
 use crate::addr::{Frame, PAGE_SIZE, VirtAddr};
 use crate::frame::FrameSource;
 use crate::paging::{AsidOutOfRange, MapError, Mode, PageSizes, PageTable, Perms};
-use crate::phys::PhysMem;
+use crate::phys::{FrameMut, FrameRef, PhysMem};
 use crate::space::{trampoline_page, trap_frame_page};
 use region::Span;
 
@@ -95,7 +95,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         limits: Limits,
         frames: &mut impl FrameSource,
     ) -> Result<Self, NewError> {
-        let mut space = Self::without_stack(phys, trampoline, limits, frames, |_, _| {})?;
+        let mut space = Self::without_stack(phys, trampoline, limits, frames, |_| {})?;
         let top_page = space.layout.stack_top().checked_sub(PAGE_SIZE);
         let top_page = top_page.expect("the stack top lies pages above zero");
         match space.map_zeroed(top_page, 1, USER_RW, frames) {
@@ -116,7 +116,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         trampoline: Frame,
         limits: Limits,
         frames: &mut impl FrameSource,
-        mut fill_trap_frame: impl FnMut(&P, Frame),
+        mut fill_trap_frame: impl FnMut(FrameMut<'_>),
     ) -> Result<Self, NewError> {
         let layout = Layout::new::<M>(limits).map_err(NewError::Limits)?;
         let mut table = PageTable::new(phys, frames).map_err(|_| NewError::OutOfMemory)?;
@@ -135,8 +135,8 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
             });
         }
         let tf_page = pages::range(trap_frame_page::<M>().start(), 1);
-        let tf = table.map_new(tf_page, Perms::RW, frames, |phys, _, frame| {
-            fill_trap_frame(phys, frame)
+        let tf = table.map_new(tf_page, Perms::RW, frames, |_, bytes| {
+            fill_trap_frame(bytes)
         });
         match tf {
             Ok(flush) => flush.ignore(), // not live
@@ -191,15 +191,17 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         self.stack_bottom
     }
 
-    /// The frame holding the process's trap frame, for the kernel's trap path to read and
-    /// write through `P`'s byte operations.
-    pub fn trap_frame(&self) -> Frame {
-        let page = trap_frame_page::<M>().start();
-        let t = self
-            .table
-            .translate(page)
-            .expect("the trap frame is mapped for the space's life");
-        Frame::containing(t.pa)
+    /// The process's trap frame, to read (the kernel's trap path saves and restores the
+    /// registers there; [`FrameRef::frame`] names its frame).
+    pub fn trap_frame(&self) -> FrameRef<'_> {
+        let page = self.table.owned_page(trap_frame_page::<M>());
+        page.expect("the trap frame is an owned page for the space's life")
+    }
+
+    /// The process's trap frame, to read and write.
+    pub fn trap_frame_mut(&mut self) -> FrameMut<'_> {
+        let page = self.table.owned_page_mut(trap_frame_page::<M>());
+        page.expect("the trap frame is an owned page for the space's life")
     }
 
     /// The trampoline frame the space was created with.

@@ -38,7 +38,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         frames: &mut impl FrameSource,
     ) -> Result<Flush, OutOfMemory> {
         let range = range(start, pages);
-        let mapped = self.table.map_new(range, perms, frames, |_, _, _| {});
+        let mapped = self.table.map_new(range, perms, frames, |_, _| {});
         mapped.map_err(out_of_memory)
     }
 
@@ -62,6 +62,6 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     }
 }
 
-/// Why a byte operation on a data frame cannot be refused: the frame is an owned leaf's, zeroed
-/// through the same `PhysMem` by `map_new` (so backed), and callers keep within one page.
-pub(super) const DATA_FRAME: &str = "a data frame of the space, accessed within its page";
+/// Why a user page's bytes can be reached: every data page of a space is an owned leaf of its
+/// table (`map_new`), which lends it; callers keep within the page.
+pub(super) const DATA_PAGE: &str = "a data page of the space, accessed within its page";

@@ -52,7 +52,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// flush for them.
     ///
     /// `sp` is a user value and may be anything; none can make this unmap a page that is not
-    /// mapped (VIMIX panics its kernel when a process moves `sp` above its stack after growth):
+    /// mapped (a kernel that trusted it would unmap pages above the stack or below its bottom):
     /// - `sp` below the lowest mapped page releases nothing;
     /// - a misaligned `sp` keeps the page holding it;
     /// - `sp` outside `[stack floor, stack top]` is not on this stack (a coroutine's stack in the
