@@ -6,6 +6,7 @@
 mod frames;
 mod harts;
 mod mmu;
+mod raw;
 mod stacks;
 
 use crate::{exit, println};

@@ -6,16 +6,6 @@ use crate::boot::dtb::BootInfo;
 use crate::boot::image::Image;
 use crate::println;
 use rvmm::addr::{PAGE_SIZE, PhysRange};
-use rvmm::paging::Perms;
-
-fn perms(p: Perms) -> [u8; 3] {
-    let bit = |b: Perms, c: u8| if p.contains(b) { c } else { b'-' };
-    [
-        bit(Perms::R, b'R'),
-        bit(Perms::W, b'W'),
-        bit(Perms::X, b'X'),
-    ]
-}
 
 /// A byte count as `4 KiB`, `2 MiB`, `126 MiB`, ... (rounded down).
 struct Size(u64);
@@ -35,7 +25,8 @@ impl core::fmt::Display for Size {
 /// Formats into a small stack buffer, so `pad` can align it.
 fn alloc_free_fmt(args: core::fmt::Arguments<'_>) -> Buf {
     let mut b = Buf([0; 24], 0);
-    let _ = core::fmt::write(&mut b, args);
+    let written = core::fmt::write(&mut b, args);
+    written.expect("`Buf` truncates instead of refusing, and numbers always format");
     b
 }
 
@@ -53,7 +44,8 @@ impl core::fmt::Write for Buf {
 impl core::ops::Deref for Buf {
     type Target = str;
     fn deref(&self) -> &str {
-        core::str::from_utf8(&self.0[..self.1]).unwrap_or("?")
+        let text = core::str::from_utf8(&self.0[..self.1]);
+        text.expect("sizes are ASCII digits and units, cut at a character")
     }
 }
 
@@ -78,15 +70,15 @@ pub fn print_map(space: &KernelSpace) {
         w2 = 2 * w + 2,
     );
     for row in space.describe() {
-        let (va, pa) = (row.va.as_u64(), row.pa.as_u64());
-        let p = perms(row.perms);
+        let m = row.mapping;
+        let (va, pa) = (m.va.as_u64(), m.pa.as_u64());
         println!(
-            "  {va:0w$x}..{:0w$x}  {pa:0w$x}..{:0w$x}  {:>8}  {}   {:<6}  {}",
-            va + row.len,
-            pa + row.len,
-            Size(row.len),
-            core::str::from_utf8(&p).unwrap_or("???"),
-            Size(row.page_size.bytes()),
+            "  {va:0w$x}..{:0w$x}  {pa:0w$x}..{:0w$x}  {:>8}  {:.3}   {:<6}  {}",
+            va + m.len,
+            pa + m.len,
+            Size(m.len),
+            m.perms,
+            Size(m.size.bytes()),
             row.what,
         );
     }

@@ -3,7 +3,7 @@
 
 use super::{FRAMES, TABLE};
 use rvmm::addr::{Page, PageRange, VirtAddr};
-use rvmm::space::kernel::StackError;
+use rvmm::space::kernel::{MapStackError, UnmapStackError};
 use rvmm::tlb::Sfence;
 
 pub use super::build::STACK_SLOTS;
@@ -15,31 +15,29 @@ pub fn stack_pages(slot: usize) -> Option<PageRange> {
 
 /// The guard page under `slot`'s stack.
 pub fn guard_below(slot: usize) -> Option<Page> {
-    let pages = stack_pages(slot)?;
-    Page::from_number(pages.start().number().checked_sub(1)?).ok()
+    TABLE.get()?.lock().stack_guard(slot)
 }
 
-/// Maps `slot`'s stack with fresh frames and returns its top. The flush goes to this hart's
-/// TLB only: the other harts never used these addresses, so they hold no entry for them.
-pub fn map_stack(slot: usize) -> Result<VirtAddr, StackError> {
-    let (frames, table) = (FRAMES.get(), TABLE.get());
-    let (Some(frames), Some(table)) = (frames, table) else {
-        return Err(StackError::BadSlot { slot, slots: 0 });
+/// Maps `slot`'s stack with fresh zeroed frames and returns its top. The flush goes to this
+/// hart's TLB only: the other harts never used these addresses, so they hold no entry for them.
+/// Before boot made the map there are no slots.
+pub fn map_stack(slot: usize) -> Result<VirtAddr, MapStackError> {
+    let (Some(mut frames), Some(table)) = (FRAMES.get(), TABLE.get()) else {
+        return Err(MapStackError::BadSlot { slot, slots: 0 });
     };
-    let (top, flush) = table.lock().map_stack(slot, &mut &*frames)?;
+    let (top, flush) = table.lock().map_stack(slot, &mut frames)?;
     flush.apply(&mut Sfence);
     Ok(top)
 }
 
 /// Unmaps `slot`'s stack and gives its frames (and emptied table frames) back.
-pub fn unmap_stack(slot: usize) -> Result<(), StackError> {
-    let (frames, table) = (FRAMES.get(), TABLE.get());
-    let (Some(frames), Some(table)) = (frames, table) else {
-        return Err(StackError::BadSlot { slot, slots: 0 });
+pub fn unmap_stack(slot: usize) -> Result<(), UnmapStackError> {
+    let (Some(mut frames), Some(table)) = (FRAMES.get(), TABLE.get()) else {
+        return Err(UnmapStackError::BadSlot { slot, slots: 0 });
     };
     table
         .lock()
-        .unmap_stack(slot, &mut &*frames)?
+        .unmap_stack(slot, &mut frames)?
         .apply(&mut Sfence);
     Ok(())
 }
