@@ -165,7 +165,11 @@ fn owned_frames_free_themselves() {
     drop(owned);
     assert_eq!(a.stats().free, free, "the token's drop gave the frame back");
     let kept = a.allocate_owned().unwrap().into_frame();
-    assert_eq!(a.stats().free, free - 1, "into_frame keeps the frame allocated");
+    assert_eq!(
+        a.stats().free,
+        free - 1,
+        "into_frame keeps the frame allocated"
+    );
     // SAFETY: allocated above and held by number only.
     unsafe { a.deallocate(kept) }.unwrap();
     assert_eq!(a.stats().free, free);
