@@ -148,9 +148,8 @@ impl fmt::Display for MapNewError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MapNewError::OutOfMemory => f.write_str("out of frames for pages or page tables"),
-            MapNewError::VirtOutOfRange(va) => write!(f, "{va:?}: {TOO_HIGH}"),
-            MapNewError::IllegalPerms(p) => write!(f, "{p} {ILLEGAL}"),
-            MapNewError::AlreadyMapped(m) => already_mapped(f, m),
+            // The other causes read as `map`'s.
+            e => write!(f, "{}", MapError::from(*e)),
         }
     }
 }
