@@ -310,6 +310,12 @@ impl Frame {
         }
     }
 
+    /// The frame whose number is the low `PHYS_BITS - PAGE_SHIFT` bits of `number`: for
+    /// numbers already masked to a paging mode's PPN width, which always name a frame.
+    pub(crate) const fn from_masked_number(number: u64) -> Self {
+        Frame(number & ((1 << (PHYS_BITS - PAGE_SHIFT)) - 1))
+    }
+
     /// The frame number (PPN).
     pub const fn number(self) -> u64 {
         self.0

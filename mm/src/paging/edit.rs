@@ -8,7 +8,7 @@
 
 use super::error::{Blocked, MapError, ProtectError, UnmapError};
 use super::mode::{MAX_LEVELS, Mode};
-use super::pte::{Perms, Pte, PteKind};
+use super::pte::{Perms, Pte, PteFlags, PteKind};
 use super::table::{PageTable, index};
 use super::{Mapping, PageSizes};
 use crate::addr::{Frame, PageRange, PageSize, PhysAddr, VirtAddr};
@@ -293,9 +293,8 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             end,
             Prune::Yes,
             frames,
-            &mut |_, _, pte| match pte.kind::<M>() {
-                PteKind::Leaf(..) => Ok::<_, core::convert::Infallible>(Some(Pte::INVALID)),
-                _ => Ok(None),
+            &mut |_, _, pte| {
+                Ok::<_, core::convert::Infallible>(pte.is_leaf().then_some(Pte::INVALID))
             },
         );
     }
@@ -323,6 +322,33 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         frames: &mut F,
         f: &mut impl FnMut(u64, usize, Pte) -> Result<Option<Pte>, E>,
     ) -> Result<(), E> {
+        let at = Walk {
+            table,
+            level,
+            table_va,
+            may_own: false,
+        };
+        self.walk(at, start, end, prune, frames, f)
+    }
+
+    /// `visit` from `at`: `at.may_own` says whether the pointer to this table had
+    /// [`Pte::HOLDS_OWNED`]; without it no entry here is an owned leaf, and writing one back is
+    /// a plain store (the loop the compiler keeps for tables of mapped memory).
+    fn walk<F: FrameSource, E>(
+        &mut self,
+        at: Walk,
+        start: u64,
+        end: u64,
+        prune: Prune,
+        frames: &mut F,
+        f: &mut impl FnMut(u64, usize, Pte) -> Result<Option<Pte>, E>,
+    ) -> Result<(), E> {
+        let Walk {
+            table,
+            level,
+            table_va,
+            may_own,
+        } = at;
         if start >= end {
             return Ok(());
         }
@@ -331,20 +357,30 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         for i in index::<M>(start, level)..=index::<M>(end - 1, level) {
             let entry_va = table_va + i as u64 * size;
             let pte = self.get(t, i);
-            match pte.kind::<M>() {
-                PteKind::Table(child) if level > 0 => {
+            // A pointer (V without R/W/X) above the leaves: the one bit test `Pte::kind` makes.
+            match pte.flags() & Pte::KIND == PteFlags::V && level > 0 {
+                true => {
+                    let child = Frame::from_masked_number(pte.ppn::<M>());
                     let (lo, hi) = (start.max(entry_va), end.min(entry_va + size));
-                    let result = self.visit(child, level - 1, entry_va, lo, hi, prune, frames, f);
+                    let below = Walk {
+                        table: child,
+                        level: level - 1,
+                        table_va: entry_va,
+                        may_own: pte.0 & Pte::HOLDS_OWNED != 0,
+                    };
+                    let result = self.walk(below, lo, hi, prune, frames, f);
                     if prune == Prune::Yes && self.is_empty(child) {
                         self.replace(t, i, Pte::INVALID, frames);
                     }
                     result?;
                 }
-                _ => {
-                    if let Some(new) = f(entry_va, level, pte)? {
-                        self.replace(t, i, new, frames);
-                    }
-                }
+                false => match f(entry_va, level, pte)? {
+                    // An owned leaf's frame may go back to `frames`; other leaves own nothing,
+                    // so the common case is a plain store.
+                    Some(new) if may_own && pte.is_owned() => self.replace(t, i, new, frames),
+                    Some(new) => self.set(t, i, new),
+                    None => {}
+                },
             }
         }
         Ok(())
@@ -374,6 +410,16 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             table = parent;
         }
     }
+}
+
+/// Where `walk` is: a table, its level, the first address it maps, and whether the pointer to
+/// it allows owned leaves in it.
+#[derive(Clone, Copy)]
+struct Walk {
+    table: Frame,
+    level: usize,
+    table_va: u64,
+    may_own: bool,
 }
 
 /// A `u64` address below the mode's top as a `VirtAddr`.

@@ -187,9 +187,8 @@ impl Pte {
         if !flags.contains(PteFlags::V) {
             return PteKind::Invalid;
         }
-        // The PPN is masked to the mode's width, at most 44 bits (`mode::check`), so it names
-        // a frame and its address is a physical address.
-        let frame = Frame::from_number(self.ppn::<M>()).expect("a PPN of the mode's width");
+        // The PPN is masked to the mode's width, at most 44 bits (`mode::check`): a frame.
+        let frame = Frame::from_masked_number(self.ppn::<M>());
         if flags.intersects(PteFlags::R | PteFlags::W | PteFlags::X) {
             PteKind::Leaf(frame.start(), Perms::from_flags(flags))
         } else {

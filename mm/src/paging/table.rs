@@ -121,8 +121,7 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             }
             // A pointer to the next table: the common case above the leaves, one test. A PPN of
             // the mode's width names a frame (`mode::check`).
-            let next = Frame::from_number(pte.ppn::<M>()).expect("a PPN names a frame");
-            table = self.frame_ptr(next);
+            table = self.frame_ptr(Frame::from_masked_number(pte.ppn::<M>()));
             level -= 1;
             offset_mask >>= M::INDEX_BITS;
         };
@@ -308,6 +307,11 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
     ) {
         let old = self.get(table, i);
         self.store(table, i, new);
+        // The common case first, in two bit tests: an invalid entry or a foreign leaf owns
+        // nothing (only pointers, V without R/W/X, and owned leaves do).
+        if !old.is_owned() && old.flags() & Pte::KIND != PteFlags::V {
+            return;
+        }
         let kept = new.is_owned() && new.ppn::<M>() == old.ppn::<M>();
         if let Some(frame) = self.owned_frame(old).filter(|_| !kept) {
             // SAFETY: `owned_frame` names only frames this table allocated from `frames` (a
