@@ -220,8 +220,9 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         Ok(i)
     }
 
-    /// Marks frame `i`, just taken off a list, as allocated and junk-fills it. A frame that
-    /// is not free (corrupted list bytes) panics here instead of reaching a second owner.
+    /// Marks frame `i`, just taken off a list, as allocated and junk-fills it. An index beyond
+    /// the span (corrupted list bytes) panics here instead of naming a frame the allocator does
+    /// not manage.
     #[inline]
     pub(super) fn hand_out(&self, i: u32) -> Frame {
         assert!(

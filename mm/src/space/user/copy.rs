@@ -112,7 +112,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// Whether the page holding `va` allows `access` to the user.
     fn check_page(&self, va: VirtAddr, access: Access) -> Result<(), CopyError> {
         let at = va.as_usize();
-        let (_, perms) = self.frame_at(va).ok_or(CopyError::Unmapped(at))?;
+        let perms = self.perms_at(va).ok_or(CopyError::Unmapped(at))?;
         if !perms.contains(Perms::U) {
             return Err(CopyError::NotUser(at));
         }

@@ -6,7 +6,7 @@
 //! user-memory paths (which require U) never reach it, and it is never freed.
 
 use super::UserSpace;
-use crate::addr::{Frame, Page, PageRange, VirtAddr};
+use crate::addr::{Page, PageRange, VirtAddr};
 use crate::frame::{FrameSource, OutOfMemory};
 use crate::paging::{MapNewError, Mode, Perms};
 use crate::phys::PhysMem;
@@ -55,10 +55,9 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         unmapped.expect("4 KiB leaves unmap without splitting")
     }
 
-    /// The frame behind `va` and the leaf's permissions, if mapped.
-    pub(super) fn frame_at(&self, va: VirtAddr) -> Option<(Frame, Perms)> {
-        let t = self.table.translate(va)?;
-        Some((Frame::containing(t.pa), t.perms))
+    /// The permissions of the leaf that maps `va`, if one does.
+    pub(super) fn perms_at(&self, va: VirtAddr) -> Option<Perms> {
+        Some(self.table.translate(va)?.perms)
     }
 }
 
