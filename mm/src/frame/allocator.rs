@@ -74,6 +74,7 @@ pub(super) const BACKED: &str = "PhysMem stopped backing a frame it backed at in
 pub(super) const CONTRACT: &str = "FrameSource::deallocate of a frame this source did not hand out";
 
 /// Frame number `n`, which came from a valid `PhysRange` and so is a valid frame.
+#[inline]
 fn frame_number(n: u64) -> Frame {
     match Frame::from_number(n) {
         Ok(f) => f,
@@ -169,6 +170,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     }
 
     /// The frame with index `i`.
+    #[inline]
     pub(super) fn frame(&self, i: u32) -> Frame {
         frame_number(self.base + i as u64)
     }
@@ -265,6 +267,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     }
 
     /// One frame from the shared list.
+    #[inline]
     pub fn allocate(&self) -> Result<Frame, OutOfMemory> {
         let i = {
             let mut s = self.shared.lock();
@@ -286,6 +289,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     /// # Safety
     /// The caller owns `frame` (it was allocated here and not freed since) and does not use it
     /// after this call. Breaking this is still refused where detectable (double free).
+    #[inline]
     pub unsafe fn deallocate(&self, frame: Frame) -> Result<(), FreeError> {
         let i = self.accept(frame)?;
         // SAFETY: `accept` made the frame ours; it goes on the list and nowhere else.

@@ -70,6 +70,7 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
     }
 
     /// One frame, from the cache; refills from the shared list when the cache is empty.
+    #[inline]
     pub fn allocate(&mut self) -> Result<Frame, OutOfMemory> {
         if self.list.count() == 0 {
             let mut s = self.owner.shared.lock();
@@ -92,6 +93,7 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
     ///
     /// # Safety
     /// As for [`FrameAllocator::deallocate`].
+    #[inline]
     pub unsafe fn deallocate(&mut self, frame: Frame) -> Result<(), FreeError> {
         let i = self.owner.accept(frame)?;
         if self.list.head_full() && self.list.has_second() {
