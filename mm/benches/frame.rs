@@ -105,18 +105,18 @@ fn hot(arena_ours: &Arena, arena_classic: &Arena) {
         }),
         Case::new("rvmm shared", || {
             for _ in 0..HOT_PAIRS {
-                let f = a.alloc().unwrap();
+                let f = a.allocate().unwrap();
                 // SAFETY: `f` was just allocated and is not used again.
-                unsafe { a.free(black_box(f)) }.unwrap();
+                unsafe { a.deallocate(black_box(f)) }.unwrap();
             }
             HOT_PAIRS
         }),
         Case::new("rvmm hart cache", || {
             let mut cache = a.hart(0).unwrap();
             for _ in 0..HOT_PAIRS {
-                let f = cache.alloc().unwrap();
+                let f = cache.allocate().unwrap();
                 // SAFETY: `f` was just allocated and is not used again.
-                unsafe { cache.free(black_box(f)) }.unwrap();
+                unsafe { cache.deallocate(black_box(f)) }.unwrap();
             }
             HOT_PAIRS
         }),
@@ -161,13 +161,13 @@ fn cold_round<T, H: Copy>(
 /// Allocates every frame of `a`, then frees them all in shuffled order.
 fn shuffle_ours(a: &FrameAllocator<&Arena>, seed: u64) {
     let mut all = Vec::with_capacity(FRAMES);
-    while let Ok(f) = a.alloc() {
+    while let Ok(f) = a.allocate() {
         all.push(f);
     }
     Rng::new(seed).shuffle(&mut all);
     for f in all {
         // SAFETY: allocated just above and not used.
-        unsafe { a.free(f) }.unwrap();
+        unsafe { a.deallocate(f) }.unwrap();
     }
 }
 
@@ -194,18 +194,18 @@ fn cold(arena_ours: &Arena, arena_classic: &Arena) {
                     shuffle_ours(&a, seed);
                     a
                 },
-                |a| a.alloc().unwrap(),
+                |a| a.allocate().unwrap(),
                 // SAFETY: the frame came from `alloc` and is not used again.
-                |a, f| unsafe { a.free(f) }.unwrap(),
+                |a, f| unsafe { a.deallocate(f) }.unwrap(),
             ),
             {
                 let a = ours(arena_ours);
                 shuffle_ours(&a, seed);
                 cold_round(
                     || a.hart(0).unwrap(),
-                    |c| c.alloc().unwrap(),
+                    |c| c.allocate().unwrap(),
                     // SAFETY: the frame came from `alloc` and is not used again.
-                    |c, f| unsafe { c.free(f) }.unwrap(),
+                    |c, f| unsafe { c.deallocate(f) }.unwrap(),
                 )
             },
             cold_round(
@@ -274,9 +274,9 @@ fn threads(arena_ours: &Arena, arena_classic: &Arena) {
         Case::new("rvmm shared", || {
             two_threads(|_| {
                 for _ in 0..THREAD_PAIRS {
-                    let f = a.alloc().unwrap();
+                    let f = a.allocate().unwrap();
                     // SAFETY: `f` was just allocated and is not used again.
-                    unsafe { a.free(black_box(f)) }.unwrap();
+                    unsafe { a.deallocate(black_box(f)) }.unwrap();
                 }
             })
         }),
@@ -284,9 +284,9 @@ fn threads(arena_ours: &Arena, arena_classic: &Arena) {
             two_threads(|t| {
                 let mut cache = a.hart(t).unwrap();
                 for _ in 0..THREAD_PAIRS {
-                    let f = cache.alloc().unwrap();
+                    let f = cache.allocate().unwrap();
                     // SAFETY: `f` was just allocated and is not used again.
-                    unsafe { cache.free(black_box(f)) }.unwrap();
+                    unsafe { cache.deallocate(black_box(f)) }.unwrap();
                 }
             })
         }),

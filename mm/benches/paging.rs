@@ -64,7 +64,9 @@ fn arena() -> &'static Arena {
         // Touch every frame now so no round pays the host's first-touch page faults.
         for i in 0..ARENA_FRAMES {
             let pa = PhysAddr::new(ARENA_BASE + (i * PAGE_SIZE) as u64).expect("arena address");
-            assert!(arena.write(pa, &[1; PAGE_SIZE]));
+            arena
+                .fill_bytes(Frame::containing(pa), 0, PAGE_SIZE, 1)
+                .expect("arena frame");
         }
         let start = arena.ptr(arena.base(), PAGE_SIZE).expect("arena start");
         ARENA_PTR.store(start.as_ptr(), Ordering::Relaxed);

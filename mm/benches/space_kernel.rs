@@ -86,7 +86,7 @@ fn build_rvmm<M: Mode>(arena: &Arena, pool: &mut Pool, boot: BootDescription<'_>
 /// Bytes the map of `boot` covers, summed over its description rows.
 fn mapped_bytes<M: Mode>(arena: &Arena, pool: &mut Pool, boot: BootDescription<'_>) -> u64 {
     let space = KernelSpace::<M, _>::build(boot, arena, pool).expect("bench map builds");
-    let mapped = space.describe().map(|row| row.len).sum();
+    let mapped = space.describe().map(|row| row.mapping.len).sum();
     space.destroy(pool);
     mapped
 }
@@ -154,7 +154,9 @@ fn main() {
     // Touch every frame once so no round pays the host's first-touch page faults.
     for i in 0..ARENA_FRAMES as u64 {
         let pa = PhysAddr::new(ARENA_BASE + i * PAGE_SIZE as u64).expect("arena");
-        assert!(arena.write(pa, &[1; PAGE_SIZE]));
+        arena
+            .fill_bytes(Frame::containing(pa), 0, PAGE_SIZE, 1)
+            .expect("arena frame");
     }
     bench::<Sv39>(&arena, 128 * MIB);
     bench::<Sv39>(&arena, 4 * GIB);

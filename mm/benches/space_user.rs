@@ -218,7 +218,9 @@ fn main() {
             .base()
             .checked_add((i * PAGE_SIZE) as u64)
             .expect("arena address");
-        assert!(arena.write(pa, &[1; PAGE_SIZE]));
+        arena
+            .fill_bytes(Frame::containing(pa), 0, PAGE_SIZE, 1)
+            .expect("arena frame");
     }
     let pool = RefCell::new(Pool::new(&arena));
     let free_at_start = pool.borrow().0.len();

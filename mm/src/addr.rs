@@ -60,6 +60,8 @@ impl fmt::Display for AddrError {
     }
 }
 
+impl core::error::Error for AddrError {}
+
 /// The sizes a leaf entry can map. Which ones a paging mode offers, and at which level, is the
 /// mode's business (`paging::Mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -186,6 +188,9 @@ impl fmt::Debug for PhysAddr {
 pub struct VirtAddr(usize);
 
 impl VirtAddr {
+    /// Address 0, which no address space maps (a null pointer faults).
+    pub const ZERO: VirtAddr = VirtAddr(0);
+
     /// The address `raw`, if it is below [`VIRT_TOP`].
     pub const fn new(raw: usize) -> Result<Self, AddrError> {
         if (raw as u64) < VIRT_TOP {
@@ -232,6 +237,15 @@ impl VirtAddr {
                 Ok(a) => Some(a),
                 Err(_) => None,
             },
+            None => None,
+        }
+    }
+
+    /// `self - bytes`, if that does not go below zero.
+    pub const fn checked_sub(self, bytes: usize) -> Option<Self> {
+        match self.0.checked_sub(bytes) {
+            // Below a virtual address, so below `VIRT_TOP` too.
+            Some(v) => Some(VirtAddr(v)),
             None => None,
         }
     }
@@ -294,6 +308,12 @@ impl Frame {
         } else {
             Err(AddrError::PhysOutOfRange(number))
         }
+    }
+
+    /// The frame whose number is the low `PHYS_BITS - PAGE_SHIFT` bits of `number`: for
+    /// numbers already masked to a paging mode's PPN width, which always name a frame.
+    pub(crate) const fn from_masked_number(number: u64) -> Self {
+        Frame(number & ((1 << (PHYS_BITS - PAGE_SHIFT)) - 1))
     }
 
     /// The frame number (PPN).
@@ -421,7 +441,7 @@ impl PageRange {
         Ok(PageRange { start, count })
     }
 
-    /// The first page.
+    /// The lowest page of the range (also when it is empty: where it would start).
     pub const fn start(self) -> Page {
         self.start
     }

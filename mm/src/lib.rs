@@ -1,9 +1,10 @@
-//! `rvmm`: the memory-management core of a small RISC-V kernel.
+//! `rvmm`: the memory-management core of a small RISC-V kernel. It began as the memory
+//! management of VIMIX, a public xv6-style teaching OS, rebuilt as a library.
 //!
 //! The layers, bottom up:
 //! - [`addr`]: typed physical and virtual addresses, frame and page numbers, page sizes;
 //! - [`phys`]: the one seam through which the library touches physical memory;
-//! - [`frame`]: the physical frame allocator (`kalloc`/`kfree`);
+//! - [`frame`]: the physical frame allocator;
 //! - [`paging`]: Sv39 and Sv32 page tables behind one generic walker;
 //! - [`tlb`]: flush tokens that every change to a live table hands back;
 //! - [`space`]: the kernel map all harts share and one process's address space.

@@ -33,9 +33,9 @@ fn runs_are_aligned_allocated_and_leave_the_list_whole() {
     let a = setup(&arena, &[]);
     let total = a.stats().total;
     // The bookkeeping sits in frame 0, so the first 2 MiB-aligned run starts at frame 512.
-    let big = a.alloc_contiguous(n(3), PageSize::Size2MiB).unwrap();
+    let big = a.allocate_contiguous(n(3), PageSize::Size2MiB).unwrap();
     assert_eq!(big, frame(512));
-    let small = a.alloc_contiguous(n(5), PageSize::Size4KiB).unwrap();
+    let small = a.allocate_contiguous(n(5), PageSize::Size4KiB).unwrap();
     assert_eq!(small, frame(1));
     assert_eq!(a.stats().free, total - 8);
     let rest = drain(&a);
@@ -44,13 +44,14 @@ fn runs_are_aligned_allocated_and_leave_the_list_whole() {
         assert!(!rest.contains(&big.checked_add(k).unwrap()));
     }
     // SAFETY: the runs were allocated above and are not used.
-    unsafe { a.free_contiguous(big, 3) }.unwrap();
+    unsafe { a.deallocate_contiguous(big, 3) }.unwrap();
     // SAFETY: as above, frame by frame.
-    (0..5).for_each(|k| unsafe { a.free(small.checked_add(k).unwrap()) }.unwrap());
+    (0..5).for_each(|k| unsafe { a.deallocate(small.checked_add(k).unwrap()) }.unwrap());
     // SAFETY: already free: refused untouched.
-    assert_eq!(unsafe { a.free(big) }, Err(FreeError::DoubleFree(big)));
+    let again = unsafe { a.deallocate(big) };
+    assert_eq!(again, Err(FreeError::DoubleFree(big)));
     assert_eq!(drain(&a).len(), total);
-    assert!(a.alloc_contiguous(n(total), PageSize::Size4KiB).is_ok());
+    assert!(a.allocate_contiguous(n(total), PageSize::Size4KiB).is_ok());
     assert_eq!(a.stats().free, 0);
 }
 
@@ -62,20 +63,26 @@ fn runs_do_not_cross_reserved_frames_and_fail_when_too_long() {
     let a = setup(&arena, &reserved);
     let before = drain(&a);
     assert_eq!(
-        a.alloc_contiguous(n(44), PageSize::Size4KiB),
+        a.allocate_contiguous(n(44), PageSize::Size4KiB),
         Err(OutOfMemory)
     );
     assert_eq!(
-        a.alloc_contiguous(n(1), PageSize::Size2MiB),
+        a.allocate_contiguous(n(1), PageSize::Size2MiB),
         Err(OutOfMemory)
     );
     assert!(drain(&a) == before, "a failed run changed the list");
-    assert_eq!(a.alloc_contiguous(n(43), PageSize::Size4KiB), Ok(frame(21)));
     assert_eq!(
-        a.alloc_contiguous(n(20), PageSize::Size4KiB),
+        a.allocate_contiguous(n(43), PageSize::Size4KiB),
+        Ok(frame(21))
+    );
+    assert_eq!(
+        a.allocate_contiguous(n(20), PageSize::Size4KiB),
         Err(OutOfMemory)
     );
-    assert_eq!(a.alloc_contiguous(n(19), PageSize::Size4KiB), Ok(frame(1)));
+    assert_eq!(
+        a.allocate_contiguous(n(19), PageSize::Size4KiB),
+        Ok(frame(1))
+    );
     assert_eq!(a.stats().free, 0);
 }
 
@@ -83,14 +90,16 @@ fn runs_do_not_cross_reserved_frames_and_fail_when_too_long() {
 fn a_fragmented_allocator_fails_and_stays_as_it_was() {
     let arena = Arena::new(BASE, FRAMES as usize * PAGE_SIZE);
     let a = setup(&arena, &[]);
-    let all: Vec<Frame> = (0..a.stats().total).map(|_| a.alloc().unwrap()).collect();
+    let all: Vec<Frame> = (0..a.stats().total)
+        .map(|_| a.allocate().unwrap())
+        .collect();
     for f in all.iter().filter(|f| f.number() % 2 == 0) {
         // SAFETY: allocated above and not used.
-        unsafe { a.free(*f) }.unwrap();
+        unsafe { a.deallocate(*f) }.unwrap();
     }
     let before = (a.stats().free, drain(&a));
     assert_eq!(
-        a.alloc_contiguous(n(2), PageSize::Size4KiB),
+        a.allocate_contiguous(n(2), PageSize::Size4KiB),
         Err(OutOfMemory)
     );
     assert!(
@@ -99,8 +108,11 @@ fn a_fragmented_allocator_fails_and_stays_as_it_was() {
     );
     // One more free frame makes a run of three.
     // SAFETY: allocated above and not used.
-    unsafe { a.free(frame(101)) }.unwrap();
-    assert_eq!(a.alloc_contiguous(n(3), PageSize::Size4KiB), Ok(frame(100)));
+    unsafe { a.deallocate(frame(101)) }.unwrap();
+    assert_eq!(
+        a.allocate_contiguous(n(3), PageSize::Size4KiB),
+        Ok(frame(100))
+    );
     assert_eq!(a.stats().free, before.0 - 2);
 }
 
@@ -111,29 +123,29 @@ fn frames_in_hart_caches_are_never_taken() {
     let total = a.stats().total;
     let mut cache = a.hart(2).unwrap();
     // Enough to empty the (partial) head batch and make the cache take a full one.
-    let got: Vec<Frame> = (0..100).map(|_| cache.alloc().unwrap()).collect();
+    let got: Vec<Frame> = (0..100).map(|_| cache.allocate().unwrap()).collect();
     for f in got {
         // SAFETY: allocated above and not used.
-        unsafe { cache.free(f) }.unwrap();
+        unsafe { cache.deallocate(f) }.unwrap();
     }
     let cached = a.stats().cached;
     assert!(cached > BATCH_FRAMES / 2, "the cache holds a batch");
     // Take everything the shared list has, in runs of falling length.
     let mut runs = BTreeSet::new();
     for len in [256, 16, 1] {
-        while let Ok(r) = a.alloc_contiguous(n(len), PageSize::Size4KiB) {
+        while let Ok(r) = a.allocate_contiguous(n(len), PageSize::Size4KiB) {
             for k in 0..len as u64 {
                 assert!(runs.insert(r.checked_add(k).unwrap()));
             }
         }
     }
     assert_eq!(runs.len(), total - cached);
-    let from_cache: BTreeSet<Frame> = (0..cached).map(|_| cache.alloc().unwrap()).collect();
+    let from_cache: BTreeSet<Frame> = (0..cached).map(|_| cache.allocate().unwrap()).collect();
     assert_eq!(from_cache.len(), cached);
     assert!(from_cache.is_disjoint(&runs), "a cached frame was taken");
     for f in from_cache.into_iter().chain(runs) {
         // SAFETY: allocated above and not used.
-        unsafe { cache.free(f) }.unwrap();
+        unsafe { cache.deallocate(f) }.unwrap();
     }
     drop(cache);
     assert_eq!(drain(&a).len(), total);
@@ -146,16 +158,16 @@ fn a_cache_holding_everything_leaves_no_run() {
     let arena = Arena::new(BASE, frames * PAGE_SIZE);
     let a = setup(&arena, &[]);
     let mut cache = a.hart(0).unwrap();
-    let f = cache.alloc().unwrap();
+    let f = cache.allocate().unwrap();
     assert_eq!(
-        a.alloc_contiguous(n(1), PageSize::Size4KiB),
+        a.allocate_contiguous(n(1), PageSize::Size4KiB),
         Err(OutOfMemory)
     );
     // SAFETY: allocated above and not used.
-    unsafe { cache.free(f) }.unwrap();
+    unsafe { cache.deallocate(f) }.unwrap();
     drop(cache);
     assert_eq!(
-        a.alloc_contiguous(n(frames - 1), PageSize::Size4KiB),
+        a.allocate_contiguous(n(frames - 1), PageSize::Size4KiB),
         Ok(frame(1))
     );
 }

@@ -48,8 +48,8 @@ fn hands_out_exactly_the_trimmed_ram_minus_reserved_and_bookkeeping() {
     assert_eq!(a.stats().total, expected.len());
     assert_eq!(a.stats().free, expected.len());
     for n in [0, 1, 2, 80, 127, 144, 159, 192, 255] {
-        // SAFETY: the frame is not managed, so `free` refuses it without touching it.
-        let got = unsafe { a.free(frame(n)) };
+        // SAFETY: the frame is not managed, so `deallocate` refuses it without touching it.
+        let got = unsafe { a.deallocate(frame(n)) };
         assert_eq!(got, Err(FreeError::Foreign(frame(n))));
     }
     assert_eq!(drain(&a), expected);
@@ -151,8 +151,8 @@ fn bookkeeping_too_big_for_the_lowest_run_goes_higher() {
     assert_eq!(a.bookkeeping_frames(), (at(4_000), 2));
     assert_eq!(a.stats().total, 2);
     // SAFETY: bookkeeping frames are not managed: refused untouched.
-    let got = unsafe { a.free(at(4_001)) };
+    let got = unsafe { a.deallocate(at(4_001)) };
     assert_eq!(got, Err(FreeError::Foreign(at(4_001))));
-    assert_eq!(a.alloc(), Ok(at(4_002)));
-    assert_eq!(a.alloc(), Ok(at(1)));
+    assert_eq!(a.allocate(), Ok(at(4_002)));
+    assert_eq!(a.allocate(), Ok(at(1)));
 }

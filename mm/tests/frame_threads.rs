@@ -32,11 +32,11 @@ struct Worker<'a> {
 impl Worker<'_> {
     fn take(&mut self, len: usize, stamp: u8) -> bool {
         let got = match &mut self.path {
-            Path::Cache(c) => c.alloc(),
-            Path::Shared => self.alloc.alloc(),
+            Path::Cache(c) => c.allocate(),
+            Path::Shared => self.alloc.allocate(),
             Path::Contiguous => {
                 let n = NonZeroUsize::new(len).unwrap();
-                self.alloc.alloc_contiguous(n, PageSize::Size4KiB)
+                self.alloc.allocate_contiguous(n, PageSize::Size4KiB)
             }
         };
         let Ok(first) = got else { return false };
@@ -46,10 +46,8 @@ impl Worker<'_> {
             1
         };
         for k in 0..len as u64 {
-            assert!(
-                self.arena
-                    .write(first.checked_add(k).unwrap().start(), &[stamp; PAGE_SIZE])
-            );
+            let frame = first.checked_add(k).unwrap();
+            self.arena.fill_bytes(frame, 0, PAGE_SIZE, stamp).unwrap();
         }
         self.held.push((first, len, stamp));
         true
@@ -59,10 +57,8 @@ impl Worker<'_> {
         let (first, len, stamp) = self.held.swap_remove(i);
         let mut buf = vec![0; PAGE_SIZE];
         for k in 0..len as u64 {
-            assert!(
-                self.arena
-                    .read(first.checked_add(k).unwrap().start(), &mut buf)
-            );
+            let frame = first.checked_add(k).unwrap();
+            self.arena.read(frame, 0, &mut buf).unwrap();
             if buf[..] != [stamp; PAGE_SIZE] {
                 self.corruptions.fetch_add(1, Ordering::Relaxed);
             }
@@ -70,9 +66,9 @@ impl Worker<'_> {
         // SAFETY: the run was allocated by this worker and is not used after this.
         let freed = unsafe {
             match &mut self.path {
-                Path::Cache(c) => c.free(first),
-                Path::Shared => self.alloc.free(first),
-                Path::Contiguous => self.alloc.free_contiguous(first, len),
+                Path::Cache(c) => c.deallocate(first),
+                Path::Shared => self.alloc.deallocate(first),
+                Path::Contiguous => self.alloc.deallocate_contiguous(first, len),
             }
         };
         assert_eq!(freed, Ok(()));
@@ -132,7 +128,7 @@ fn threads_never_share_a_frame_and_the_count_returns_to_baseline() {
     let s = a.stats();
     assert_eq!((s.free, s.cached), (baseline, 0));
     let mut all = Vec::new();
-    while let Ok(f) = a.alloc() {
+    while let Ok(f) = a.allocate() {
         all.push(f);
     }
     all.sort();

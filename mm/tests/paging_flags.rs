@@ -1,10 +1,11 @@
 //! Every one of the 256 combinations of the eight PTE flag bits, asked for as leaf
-//! permissions: the library builds a leaf only for the legal ones, and the spec walker (which
-//! shares no code with rvmm) agrees that each leaf it built behaves as asked.
+//! permissions of a mapped page (`map`) and of an owned one (`map_new`): the library builds a
+//! leaf only for the legal ones, and the spec walker (which shares no code with rvmm) agrees
+//! that each leaf it built behaves as asked, whatever RSW holds.
 
 use rvmm::addr::{PageRange, PhysAddr, VirtAddr};
-use rvmm::paging::{Error, Mode, PageSizes, PageTable, Perms, Sv32, Sv39};
-use rvmm_testkit::spec::{self, Access, AccessKind, Privilege, SpecMode};
+use rvmm::paging::{MapError, MapNewError, Mode, PageSizes, PageTable, Perms, Sv32, Sv39};
+use rvmm_testkit::spec::{self, Access, AccessKind, PTE_OWNED, Privilege, SpecMode};
 use rvmm_testkit::{Arena, ArenaFrames, Tracking};
 
 const V: u8 = 1;
@@ -27,20 +28,26 @@ fn all_flag_combinations<M: Mode>(mode: SpecMode) {
     let mut frames = Tracking::new(ArenaFrames::new(&arena));
     let mut table = PageTable::<M, _>::new(&arena, &mut frames).unwrap();
     let mut accepted = 0;
-    for bits in 0..=255u8 {
-        let va = 0x40_0000 + u64::from(bits) * 0x1000;
+    for (bits, owned) in (0..=255u8).flat_map(|b| [(b, false), (b, true)]) {
+        let va = 0x40_0000 + u64::from(bits) * 0x1000 + if owned { 0x40_0000 } else { 0 };
         let pages = PageRange::new(VirtAddr::new(va as usize).unwrap(), 0x1000).unwrap();
         let pa = PhysAddr::new(0x1_0000_0000 + u64::from(bits) * 0x1000).unwrap();
         let perms = Perms::from_bits(bits);
-        let result = perms.map(|p| table.map(pages, pa, p, PageSizes::Largest, &mut frames));
+        let result = perms.map(|p| match owned {
+            false => table.map(pages, pa, p, PageSizes::Largest, &mut frames),
+            true => (table.map_new(pages, p, &mut frames, |_, _| {})).map_err(|e| match e {
+                MapNewError::IllegalPerms(p) => MapError::IllegalPerms(p),
+                e => panic!("{bits:#010b}: unexpected {e:?}"),
+            }),
+        });
         match result {
             Some(Ok(flush)) => {
                 flush.ignore();
                 assert!(legal(bits), "{bits:#010b} accepted but illegal");
                 accepted += 1;
-                check_leaf(&arena, mode, table.root().start(), va, bits);
+                check_leaf(&arena, mode, table.root().start(), va, bits, owned);
             }
-            Some(Err(Error::IllegalPerms(_))) | None => {
+            Some(Err(MapError::IllegalPerms(_))) | None => {
                 assert!(!legal(bits), "{bits:#010b} refused but legal");
                 assert!(
                     table
@@ -51,15 +58,16 @@ fn all_flag_combinations<M: Mode>(mode: SpecMode) {
             Some(Err(e)) => panic!("{bits:#010b}: unexpected {e:?}"),
         }
     }
-    // R, RW, X, RX, RWX, each with or without U and G.
-    assert_eq!(accepted, 20);
+    // R, RW, X, RX, RWX, each with or without U and G, mapped and owned.
+    assert_eq!(accepted, 2 * 20);
     table.destroy(&mut frames);
     frames.assert_no_leaks();
 }
 
-/// The leaf's raw flags are the asked ones plus V, A, and D exactly when writable, and every
-/// kind of access is allowed exactly when the permissions say so.
-fn check_leaf(arena: &Arena, mode: SpecMode, root: PhysAddr, va: u64, bits: u8) {
+/// The leaf's raw flags are the asked ones plus V, A, and D exactly when writable, RSW marks
+/// it owned exactly when `map_new` made it, and every kind of access is allowed exactly when
+/// the permissions say so.
+fn check_leaf(arena: &Arena, mode: SpecMode, root: PhysAddr, va: u64, bits: u8, owned: bool) {
     let privilege = if bits & U != 0 {
         Privilege::User
     } else {
@@ -75,6 +83,7 @@ fn check_leaf(arena: &Arena, mode: SpecMode, root: PhysAddr, va: u64, bits: u8) 
         if bits & needed != 0 {
             let t = got.unwrap_or_else(|e| panic!("{bits:#010b} {kind:?}: {e:?}"));
             assert_eq!(t.flags, expected_flags, "{bits:#010b}");
+            assert_eq!(t.pte & PTE_OWNED != 0, owned, "{bits:#010b}");
         } else {
             assert!(got.is_err(), "{bits:#010b} allows {kind:?}");
         }

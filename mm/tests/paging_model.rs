@@ -1,6 +1,7 @@
-//! Model-based test: seeded random map/unmap/protect/translate sequences on both modes against a
-//! `BTreeMap` of 4 KiB pages, checked after every step by `translate` and by the independent
-//! spec walker, and in full (every leaf, every malformed entry) every few hundred steps.
+//! Model-based test: seeded random map/map_new/unmap/protect/translate sequences on both modes
+//! against a `BTreeMap` of 4 KiB pages, checked after every step by `translate` and by the
+//! independent spec walker, and in full (every leaf, every malformed entry, every frame held)
+//! every few hundred steps.
 //!
 //! Addresses are drawn near the places where page-table code breaks: table boundaries,
 //! superpage boundaries, the 1 GiB boundary and the top of the space. Uniformly random
@@ -11,10 +12,11 @@
 //! the last): the interpreter looks for undefined behaviour in the operations, which the
 //! smaller run still drives through every path but superpage splits (`paging_ops` has those).
 
-use rvmm::addr::{PageRange, PhysAddr, VirtAddr};
-use rvmm::paging::{Error, Mode, PageSizes, PageTable, Perms, Sv32, Sv39};
+use rvmm::addr::{Frame, PageRange, PhysAddr, VirtAddr};
+use rvmm::paging::{MapError, MapNewError, Mode, PageSizes, PageTable, Perms, ProtectError};
+use rvmm::paging::{Sv32, Sv39};
 use rvmm::tlb::Flush;
-use rvmm_testkit::spec::{self, Access, AccessKind, Privilege, SpecMode};
+use rvmm_testkit::spec::{self, Access, AccessKind, PTE_OWNED, Privilege, SpecMode};
 use rvmm_testkit::{Arena, ArenaFrames, EmulatedTlb, Rng, Tracking};
 use std::collections::BTreeMap;
 
@@ -30,8 +32,11 @@ fn ops() -> usize {
         .unwrap_or(100_000)
 }
 
-/// Page VA -> (PA, permissions).
-type Model = BTreeMap<u64, (u64, Perms)>;
+/// Page VA -> (PA, permissions, owned: mapped by `map_new`, its frame the table's).
+type Model = BTreeMap<u64, (u64, Perms, bool)>;
+
+/// Pages at most in one `map_new`: each takes a frame of the arena.
+const MAX_NEW: u64 = 64;
 
 struct Run<'a, M: Mode> {
     table: PageTable<M, &'a Arena>,
@@ -116,6 +121,7 @@ impl<M: Mode> Run<'_, M> {
                     self.model.remove(&(va + p * PAGE));
                 }
             }
+            9 => self.map_new(range, va, pages.min(MAX_NEW)),
             7..=8 => {
                 let perms = self.perms();
                 let hole = (0..pages)
@@ -128,17 +134,18 @@ impl<M: Mode> Run<'_, M> {
                 match hole {
                     Some(h) => assert_eq!(
                         got,
-                        Err(Error::NotMapped(VirtAddr::new(h as usize).unwrap()))
+                        Err(ProtectError::NotMapped(VirtAddr::new(h as usize).unwrap()))
                     ),
                     None => {
                         got.unwrap();
                         for p in 0..pages {
+                            // Owned pages stay owned.
                             self.model.get_mut(&(va + p * PAGE)).unwrap().1 = perms;
                         }
                     }
                 }
             }
-            _ => {}
+            _ => unreachable!("ops are below 10"),
         }
         self.check_pages(va, pages);
     }
@@ -168,27 +175,73 @@ impl<M: Mode> Run<'_, M> {
             &mut self.frames,
         );
         match (occupied, pa_ok, got) {
-            (Some(_), _, Err(Error::AlreadyMapped(found))) => {
-                // The error names a real mapping that overlaps the range.
-                let f = found.va.as_u64();
-                assert!(
-                    f < va + pages * PAGE && va < f + found.len,
-                    "{found:?} outside the range"
-                );
-                let (model_pa, model_perms) = self.model[&f.max(va)];
-                assert_eq!(found.perms, model_perms);
-                assert_eq!(found.pa.as_u64() + (f.max(va) - f), model_pa);
-            }
-            (None, false, Err(Error::PhysOutOfRange(_))) => {}
+            (Some(_), _, Err(MapError::AlreadyMapped(found))) => self.check_found(found, va, pages),
+            (None, false, Err(MapError::PhysOutOfRange(_))) => {}
             (None, true, Ok(flush)) => {
                 self.flush(flush);
                 for p in 0..pages {
-                    self.model.insert(va + p * PAGE, (pa + p * PAGE, perms));
+                    self.model
+                        .insert(va + p * PAGE, (pa + p * PAGE, perms, false));
                 }
             }
             (occ, ok, got) => {
                 panic!("map {va:#x}+{pages} pages: occupied {occ:?}, pa ok {ok}, got {got:?}")
             }
+        }
+    }
+
+    /// An `AlreadyMapped` error names a real mapping that overlaps the range.
+    fn check_found(&self, found: rvmm::paging::Mapping, va: u64, pages: u64) {
+        let f = found.va.as_u64();
+        assert!(
+            f < va + pages * PAGE && va < f + found.len,
+            "{found:?} outside the range"
+        );
+        let (model_pa, model_perms, owned) = self.model[&f.max(va)];
+        assert_eq!((found.perms, found.owned), (model_perms, owned));
+        assert_eq!(found.pa.as_u64() + (f.max(va) - f), model_pa);
+    }
+
+    /// `map_new` of `pages` pages (fewer than the arena's frames): each gets a frame of its
+    /// own, written with its page number by `fill`; all or nothing.
+    fn map_new(&mut self, range: PageRange, va: u64, pages: u64) {
+        let range = PageRange::from_pages(range.start(), pages as usize).unwrap();
+        let perms = self.perms();
+        let occupied = (0..pages)
+            .map(|p| va + p * PAGE)
+            .find(|v| self.model.contains_key(v));
+        let held = self.frames.outstanding();
+        let mut filled = Vec::new();
+        let got = self
+            .table
+            .map_new(range, perms, &mut self.frames, |page, mut bytes| {
+                bytes.write_word(0, page.number()).unwrap();
+                filled.push((page.start().as_u64(), bytes.frame()));
+            });
+        match (occupied, got) {
+            (Some(_), Err(MapNewError::AlreadyMapped(found))) => {
+                self.check_found(found, va, pages);
+                assert_eq!(
+                    self.frames.outstanding(),
+                    held,
+                    "a refused map_new kept frames"
+                );
+            }
+            (None, Err(MapNewError::OutOfMemory)) => {
+                assert_eq!(
+                    self.frames.outstanding(),
+                    held,
+                    "a failed map_new kept frames"
+                );
+            }
+            (None, Ok(flush)) => {
+                self.flush(flush);
+                assert_eq!(filled.len() as u64, pages);
+                for (v, frame) in filled {
+                    self.model.insert(v, (frame.start().as_u64(), perms, true));
+                }
+            }
+            (occ, got) => panic!("map_new {va:#x}+{pages} pages: occupied {occ:?}, got {got:?}"),
         }
     }
 
@@ -207,11 +260,11 @@ impl<M: Mode> Run<'_, M> {
                 .table
                 .translate(VirtAddr::new(v as usize + 0x7ff).unwrap());
             let kind = match self.model.get(&v) {
-                Some(&(_, perms)) if perms.contains(Perms::R) => AccessKind::Read,
+                Some(&(_, perms, _)) if perms.contains(Perms::R) => AccessKind::Read,
                 _ => AccessKind::Execute,
             };
             let privilege = match self.model.get(&v) {
-                Some(&(_, perms)) if perms.contains(Perms::U) => Privilege::User,
+                Some(&(_, perms, _)) if perms.contains(Perms::U) => Privilege::User,
                 _ => Privilege::Supervisor,
             };
             let access = Access::new(kind, privilege);
@@ -224,7 +277,7 @@ impl<M: Mode> Run<'_, M> {
                 "TLB stale at {v:#x}: a Flush missed this page"
             );
             match self.model.get(&v) {
-                Some(&(pa, perms)) => {
+                Some(&(pa, perms, owned)) => {
                     let t = ours.unwrap_or_else(|| panic!("{v:#x} should be mapped"));
                     assert_eq!(
                         (t.pa.as_u64(), t.perms),
@@ -240,6 +293,12 @@ impl<M: Mode> Run<'_, M> {
                         flags |= 1 << 7;
                     }
                     assert_eq!(s.flags, flags, "leaf flags at {v:#x}");
+                    assert_eq!(s.pte & PTE_OWNED != 0, owned, "RSW owned bit at {v:#x}");
+                    if owned {
+                        // The frame still holds what `fill` wrote: nobody else had it since.
+                        let frame = Frame::containing(PhysAddr::new(pa).unwrap());
+                        assert_eq!(self.arena.read_word(frame, 0), Ok((v / PAGE) as usize));
+                    }
                 }
                 None => {
                     assert!(ours.is_none(), "{v:#x} should be unmapped");
@@ -262,22 +321,26 @@ impl<M: Mode> Run<'_, M> {
         for leaf in &tree.leaves {
             for p in 0..leaf.size.bytes() / PAGE {
                 let perms = Perms::from_bits_truncate(leaf.flags);
-                from_spec.insert(leaf.va + p * PAGE, (leaf.pa.as_u64() + p * PAGE, perms));
+                let page = (
+                    leaf.pa.as_u64() + p * PAGE,
+                    perms,
+                    leaf.pte & PTE_OWNED != 0,
+                );
+                from_spec.insert(leaf.va + p * PAGE, page);
             }
         }
         assert_eq!(from_spec, self.model);
         let mut from_iter = Model::new();
         for m in self.table.mappings() {
             for p in 0..m.len / PAGE {
-                from_iter.insert(
-                    m.va.as_u64() + p * PAGE,
-                    (m.pa.as_u64() + p * PAGE, m.perms),
-                );
+                let page = (m.pa.as_u64() + p * PAGE, m.perms, m.owned);
+                from_iter.insert(m.va.as_u64() + p * PAGE, page);
             }
         }
         assert_eq!(from_iter, self.model);
-        // Table frames held are exactly the tables the walker reached.
-        assert_eq!(self.frames.outstanding(), tree.tables.len());
+        // Frames held are exactly the tables the walker reached and the owned pages' frames.
+        let owned = self.model.values().filter(|&&(_, _, owned)| owned).count();
+        assert_eq!(self.frames.outstanding(), tree.tables.len() + owned);
     }
 }
 
@@ -318,7 +381,7 @@ fn model_run<M: Mode>(spec_mode: SpecMode, seed: u64) {
     assert_eq!(
         run.frames.outstanding(),
         1,
-        "only the root is left after unmapping everything"
+        "only the root is left after unmapping everything (owned pages' frames went back)"
     );
     run.table.destroy(&mut run.frames);
     run.frames.assert_no_leaks();

@@ -2,7 +2,8 @@
 //! rollback on every failing allocation, and the top of the address space.
 
 use rvmm::addr::{PageRange, PageSize, PhysAddr, VirtAddr};
-use rvmm::paging::{Error, Mapping, Mode, PageSizes, PageTable, Perms, Sv32, Sv39};
+use rvmm::paging::{AsidOutOfRange, MapError, MapNewError, Mapping, Mode, PageSizes, PageTable};
+use rvmm::paging::{Perms, ProtectError, Sv32, Sv39, UnmapError};
 use rvmm::tlb::FlushScope;
 use rvmm_testkit::{Arena, ArenaFrames, FailPlan, Failing, Tracking};
 
@@ -149,7 +150,7 @@ fn overlap_is_refused_and_named<M: Mode>() {
         &mut frames,
     );
     match e {
-        Err(Error::AlreadyMapped(found)) => {
+        Err(MapError::AlreadyMapped(found)) => {
             assert_eq!(
                 (found.va.as_u64(), found.pa.as_u64(), found.size),
                 (m, 2 * m, M::LEAF_SIZES[1])
@@ -166,7 +167,7 @@ fn overlap_is_refused_and_named<M: Mode>() {
         &mut frames,
     );
     match e {
-        Err(Error::AlreadyMapped(found)) => assert_eq!(found.va.as_u64(), 3 * m + 0x5000),
+        Err(MapError::AlreadyMapped(found)) => assert_eq!(found.va.as_u64(), 3 * m + 0x5000),
         other => panic!("expected AlreadyMapped, got {other:?}"),
     }
     assert_eq!(all(&t), before);
@@ -184,12 +185,12 @@ fn bad_input_is_refused<M: Mode>() {
     for p in bad_perms {
         assert_eq!(
             t.map(r, pa(0), p, PageSizes::Largest, &mut frames),
-            Err(Error::IllegalPerms(p))
+            Err(MapError::IllegalPerms(p))
         );
     }
     assert_eq!(
         t.map(r, pa(0x1234), Perms::R, PageSizes::Largest, &mut frames),
-        Err(Error::UnalignedPhys(pa(0x1234)))
+        Err(MapError::UnalignedPhys(pa(0x1234)))
     );
     let beyond = pa((1 << M::PA_BITS) - 0x1000);
     assert_eq!(
@@ -200,7 +201,7 @@ fn bad_input_is_refused<M: Mode>() {
             PageSizes::Largest,
             &mut frames
         ),
-        Err(Error::PhysOutOfRange(beyond))
+        Err(MapError::PhysOutOfRange(beyond))
     );
     // A range past the mode's top: refused by the table, or (Sv39, whose top is the top of every
     // mode) already by the range type.
@@ -208,15 +209,17 @@ fn bad_input_is_refused<M: Mode>() {
     match PageRange::new(va(top - 0x1000), 0x2000) {
         Ok(r) => {
             let e = t.map(r, pa(0), Perms::R, PageSizes::Largest, &mut frames);
-            assert!(matches!(e, Err(Error::VirtOutOfRange(_))));
+            assert!(matches!(e, Err(MapError::VirtOutOfRange(_))));
             let e = t.unmap(r, &mut frames).map(|f| f.ignore());
-            assert!(matches!(e, Err(Error::VirtOutOfRange(_))));
+            assert!(matches!(e, Err(UnmapError::VirtOutOfRange(_))));
+            let e = t.map_new(r, Perms::R, &mut frames, |_, _| {});
+            assert!(matches!(e, Err(MapNewError::VirtOutOfRange(_))));
         }
         Err(_) => assert_eq!(top, rvmm::addr::VIRT_TOP),
     }
     assert_eq!(
         t.protect(r, Perms::R, &mut frames),
-        Err(Error::NotMapped(va(0x1000)))
+        Err(ProtectError::NotMapped(va(0x1000)))
     );
     assert!(all(&t).is_empty());
     assert_eq!(frames.outstanding(), 1);
@@ -305,7 +308,7 @@ fn gigapage_splits_down_to_4k() {
 /// each failure left the mappings and the frame count exactly as before.
 fn rollback_at_every_failure<M: Mode>(
     setup: impl Fn(&mut Table<'_, M>, &mut Failing<Tracking<ArenaFrames<'_>>>),
-    op: impl Fn(&mut Table<'_, M>, &mut Failing<Tracking<ArenaFrames<'_>>>) -> Result<(), Error>,
+    op: impl Fn(&mut Table<'_, M>, &mut Failing<Tracking<ArenaFrames<'_>>>) -> Result<(), String>,
 ) -> u64 {
     let mut n = 1;
     loop {
@@ -324,7 +327,7 @@ fn rollback_at_every_failure<M: Mode>(
                 return n;
             }
             Err(e) => {
-                assert_eq!(e, Error::OutOfMemory);
+                assert_eq!(e, "OutOfMemory");
                 assert_eq!(all(&t), before, "mappings changed after failure {n}");
                 assert_eq!(
                     frames.inner().live_frames(),
@@ -359,6 +362,7 @@ fn map_rolls_back<M: Mode>() {
             let r = range(m - 0x3000, 0x3000 + m + 0x5000);
             t.map(r, pa(0x100_0000), Perms::RW, PageSizes::Only4KiB, f)
                 .map(|fl| fl.ignore())
+                .map_err(|e| format!("{e:?}"))
         },
     );
     assert!(tries > 2, "the operation should have needed several tables");
@@ -387,6 +391,7 @@ fn map_of_many_tables_rolls_back<M: Mode>() {
                 f,
             )
             .map(|fl| fl.ignore())
+            .map_err(|e| format!("{e:?}"))
         },
     );
     assert!(tries >= 4);
@@ -402,12 +407,15 @@ fn unmap_and_protect_roll_back_their_splits() {
     };
     // Cutting inside both gigapages needs four splits (1G -> 2M -> 4K at each end).
     let tries = rollback_at_every_failure::<Sv39>(setup, |t, f| {
-        t.unmap(range(g + 0x20_1000, g), f).map(|fl| fl.ignore())
+        t.unmap(range(g + 0x20_1000, g), f)
+            .map(|fl| fl.ignore())
+            .map_err(|e| format!("{e:?}"))
     });
     assert_eq!(tries, 5);
     let tries = rollback_at_every_failure::<Sv39>(setup, |t, f| {
         t.protect(range(g + 0x20_1000, g), Perms::R, f)
             .map(|fl| fl.ignore())
+            .map_err(|e| format!("{e:?}"))
     });
     assert_eq!(tries, 5);
 }
@@ -449,7 +457,7 @@ fn satp_encodes_mode_asid_and_root() {
     let t32 = Table::<Sv32>::new(&arena, &mut frames).unwrap();
     let root = t32.root().number();
     assert_eq!(t32.satp(0x1ff).unwrap(), 1 << 31 | 0x1ff << 22 | root);
-    assert_eq!(t32.satp(0x200), Err(Error::AsidOutOfRange(0x200)));
+    assert_eq!(t32.satp(0x200), Err(AsidOutOfRange(0x200)));
     t39.destroy(&mut frames);
     t32.destroy(&mut frames);
 }
@@ -508,30 +516,52 @@ fn mappings_merge_only_contiguous_runs() {
     frames.assert_no_leaks();
 }
 
+/// `unmap` gives back the frames of owned leaves and never those of mapped ones, even when
+/// the mapped ones came from the same source; `destroy` gives back the owned ones left.
 #[test]
-fn unmap_and_free_returns_leaf_frames() {
+fn unmap_and_destroy_give_back_owned_frames_only() {
     let arena = arena();
     let mut frames = Tracking::new(ArenaFrames::new(&arena));
     let mut t = Table::<Sv32>::new(&arena, &mut frames).unwrap();
-    for i in 0..3u64 {
-        let f = rvmm::FrameSource::allocate(&mut frames).unwrap();
-        t.map(
-            range(0x10_0000 + i * 0x1000, 0x1000),
-            f.start(),
-            Perms::RW,
-            PageSizes::Only4KiB,
-            &mut frames,
-        )
+    let foreign = rvmm::FrameSource::allocate(&mut frames).unwrap();
+    t.map(
+        range(0x10_0000, 0x1000),
+        foreign.start(),
+        Perms::RW,
+        PageSizes::Only4KiB,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    t.map_new(range(0x10_1000, 0x3000), Perms::RW, &mut frames, |_, _| {})
         .unwrap()
         .ignore();
-    }
-    assert_eq!(frames.outstanding(), 5);
-    // SAFETY: the three leaf frames came from `frames` and nothing else refers to them.
-    unsafe { t.unmap_and_free(range(0x10_0000, 0x3000), &mut frames) }
+    t.map_new(range(0x40_0000, 0x1000), Perms::R, &mut frames, |_, _| {})
         .unwrap()
         .ignore();
-    assert_eq!(frames.outstanding(), 1);
+    // Root, two leaf tables, the foreign frame, four owned frames.
+    assert_eq!(frames.outstanding(), 8);
+    let runs = all(&t);
+    assert!(
+        !runs[0].owned && runs[1..].iter().all(|m| m.owned),
+        "{runs:?}"
+    );
+    t.unmap(range(0x10_0000, 0x4000), &mut frames)
+        .unwrap()
+        .ignore();
+    assert!(
+        frames.is_live(foreign),
+        "unmap gave back a frame it did not own"
+    );
+    assert_eq!(
+        frames.outstanding(),
+        4,
+        "root, one leaf table, the foreign frame, one page"
+    );
     t.destroy(&mut frames);
+    assert_eq!(frames.live_frames(), [foreign]);
+    // SAFETY: allocated above, mapped only by the destroyed table.
+    unsafe { rvmm::FrameSource::deallocate(&mut frames, foreign) };
     frames.assert_no_leaks();
 }
 
@@ -558,9 +588,199 @@ fn map_running_into_a_mapping_in_its_first_table_undoes_its_leaves() {
         PageSizes::Largest,
         &mut frames,
     );
-    assert!(matches!(e, Err(Error::AlreadyMapped(m)) if m.va.as_u64() == 0x9000));
+    assert!(matches!(e, Err(MapError::AlreadyMapped(m)) if m.va.as_u64() == 0x9000));
     assert!(t.translate(va(0x1000)).is_none());
     assert_eq!(all(&t).len(), 1);
     t.destroy(&mut frames);
     frames.assert_no_leaks();
 }
+
+/// The superpages of mode `M` (every leaf size above 4 KiB), each mapped alone at a VA and PA
+/// aligned to it, with the empty ranges that start inside it: one page in, and half-way.
+fn superpage_cases<M: Mode>() -> Vec<(PageSize, u64, PageRange)> {
+    let mut cases = Vec::new();
+    for &size in &M::LEAF_SIZES[1..] {
+        let base = size.bytes();
+        for offset in [0x1000, size.bytes() / 2] {
+            let start = rvmm::addr::Page::containing(va(base + offset));
+            cases.push((size, base, PageRange::from_pages(start, 0).unwrap()));
+        }
+    }
+    cases
+}
+
+/// Runs `op` on an empty range inside a lone superpage, with every allocation failing, and
+/// checks that it succeeds, flushes nothing, takes no frame and leaves the superpage whole.
+fn empty_range_inside_a_superpage_changes_nothing<M: Mode>(
+    op: impl Fn(&mut Table<'_, M>, PageRange, &mut Failing<Tracking<ArenaFrames<'_>>>) -> FlushScope,
+) {
+    for (size, base, empty) in superpage_cases::<M>() {
+        let arena = arena();
+        let mut frames = Failing::new(Tracking::new(ArenaFrames::new(&arena)), FailPlan::Never);
+        let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+        let whole = range(base, size.bytes());
+        t.map(whole, pa(base), Perms::RW, PageSizes::Largest, &mut frames)
+            .unwrap()
+            .ignore();
+        let before = all(&t);
+        let live = frames.inner().live_frames();
+        frames.set_plan(FailPlan::FromNth(1));
+        assert_eq!(
+            op(&mut t, empty, &mut frames),
+            FlushScope::Nothing,
+            "{size}"
+        );
+        assert_eq!(frames.calls(), 0, "{size}: an empty range allocated");
+        assert_eq!(
+            all(&t),
+            before,
+            "{size}: an empty range changed the mappings"
+        );
+        assert_eq!(frames.inner().live_frames(), live, "{size}");
+        assert_eq!(t.translate(va(base)).unwrap().size, size);
+        frames.set_plan(FailPlan::Never);
+        t.destroy(&mut frames);
+        frames.inner().assert_no_leaks();
+    }
+}
+
+/// Regression: `unmap` of 0 pages starting inside a superpage split it (taking table frames,
+/// failing with `OutOfMemory` when none were left) though it named no page.
+fn empty_unmap_inside_a_superpage_changes_nothing<M: Mode>() {
+    empty_range_inside_a_superpage_changes_nothing::<M>(|t, empty, f| {
+        let flush = t.unmap(empty, f).expect("an empty unmap cannot fail");
+        let scope = flush.scope();
+        flush.ignore();
+        scope
+    });
+}
+
+/// Regression: `protect` of 0 pages starting inside a superpage split it, as `unmap` did.
+fn empty_protect_inside_a_superpage_changes_nothing<M: Mode>() {
+    empty_range_inside_a_superpage_changes_nothing::<M>(|t, empty, f| {
+        let flush = t
+            .protect(empty, Perms::R, f)
+            .expect("an empty protect cannot fail");
+        let scope = flush.scope();
+        flush.ignore();
+        scope
+    });
+}
+
+rvmm_testkit::both_modes!(
+    empty_unmap_inside_a_superpage_changes_nothing,
+    empty_protect_inside_a_superpage_changes_nothing,
+);
+
+/// `map_new` hands `fill` each page with its own zeroed frame (the source junk-fills frames),
+/// maps what `fill` wrote, lends the pages back through `owned_page`, and `protect` keeps them
+/// owned; mapped (not owned) pages are not lent.
+fn map_new_fills_zeroed_frames_and_protect_keeps_them_owned<M: Mode>() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+    let pages = range(mega::<M>() - 0x2000, 0x4000); // across two leaf tables
+    let mut seen = Vec::new();
+    t.map_new(pages, Perms::RW, &mut frames, |page, mut frame| {
+        let mut bytes = [0xEE; 4096];
+        frame.read(0, &mut bytes).unwrap();
+        assert!(bytes.iter().all(|&b| b == 0), "{page:?}: frame not zeroed");
+        frame.write_word(8, page.number()).unwrap();
+        seen.push(page.start().as_u64());
+    })
+    .unwrap()
+    .ignore();
+    let starts: Vec<u64> = (0..4).map(|k| mega::<M>() - 0x2000 + k * 0x1000).collect();
+    assert_eq!(seen, starts);
+    for &v in &starts {
+        let tr = t.translate(va(v + 8)).unwrap();
+        let frame = rvmm::Frame::containing(tr.pa);
+        assert_eq!(arena.read_word(frame, 8), Ok((v >> 12) as usize));
+        let page = rvmm::Page::containing(va(v));
+        let lent = t.owned_page(page).unwrap();
+        assert_eq!(
+            (lent.frame(), lent.read_word(8)),
+            (frame, Ok((v >> 12) as usize))
+        );
+        t.owned_page_mut(page).unwrap().write_word(16, 7).unwrap();
+        assert_eq!(arena.read_word(frame, 16), Ok(7));
+    }
+    t.map(
+        range(0x10_0000, 0x1000),
+        pa(0x10_0000),
+        Perms::R,
+        PageSizes::Only4KiB,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    let foreign = rvmm::Page::containing(va(0x10_0000));
+    assert!(
+        t.owned_page(foreign).is_none(),
+        "a mapped page is not the table's to lend"
+    );
+    let unmapped = rvmm::Page::containing(va(0x30_0000));
+    assert!(t.owned_page_mut(unmapped).is_none());
+    t.unmap(range(0x10_0000, 0x1000), &mut frames)
+        .unwrap()
+        .ignore();
+    t.protect(pages, Perms::R, &mut frames).unwrap().ignore();
+    assert!(all(&t).iter().all(|m| m.owned && m.perms == Perms::R));
+    // Root, two leaf tables (one per megapage, the first above it new too), four pages.
+    let tables = frames.outstanding() - 4;
+    t.unmap(pages, &mut frames).unwrap().ignore();
+    assert_eq!(
+        frames.outstanding(),
+        1,
+        "pages and emptied tables back ({tables} tables)"
+    );
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+/// A `map_new` running into a mapping, or out of frames at any point, gives back every frame
+/// it took (pages and tables) and leaves the table as it was.
+fn map_new_is_all_or_nothing<M: Mode>() {
+    let m = mega::<M>();
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+    t.map(
+        range(m + 0x3000, 0x1000),
+        pa(0),
+        Perms::R,
+        PageSizes::Largest,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    let (before, held) = (all(&t), frames.live_frames());
+    let e = t.map_new(range(m - 0x2000, 0x6000), Perms::RW, &mut frames, |_, _| {});
+    assert!(matches!(e, Err(MapNewError::AlreadyMapped(f)) if f.va.as_u64() == m + 0x3000));
+    assert_eq!((all(&t), frames.live_frames()), (before, held));
+    let e = t.map_new(range(m, 0x1000), Perms::W, &mut frames, |_, _| {});
+    assert_eq!(e, Err(MapNewError::IllegalPerms(Perms::W)));
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+    let tries = rollback_at_every_failure::<M>(
+        |_, _| {},
+        |t, f| {
+            // Five pages across a leaf-table boundary: two leaf tables (and on Sv39 the table
+            // above them), five frames.
+            t.map_new(range(m - 0x3000, 0x5000), Perms::RW, f, |_, _| {})
+                .map(|fl| fl.ignore())
+                .map_err(|e| format!("{e:?}"))
+        },
+    );
+    let needed = (M::LEVELS as u64 - 2) + 2 + 5;
+    assert_eq!(
+        tries,
+        needed + 1,
+        "each table and page allocation failed once"
+    );
+}
+
+rvmm_testkit::both_modes!(
+    map_new_fills_zeroed_frames_and_protect_keeps_them_owned,
+    map_new_is_all_or_nothing,
+);

@@ -300,7 +300,7 @@ fn stacks_of_zero_pages<M: Mode>() {
 both_modes!(stacks_of_zero_pages);
 
 fn more_stacks_at_build_than_slots<M: Mode>() {
-    let boot = virt(&RAM).with_stacks(KernelStacks::new(4).mapped_at_build(5));
+    let boot = virt(&RAM).with_stacks(KernelStacks::new(4).with_mapped_at_build(5));
     let expected = BuildError::TooManyStacksAtBuild {
         mapped_at_build: 5,
         slots: 4,

@@ -6,7 +6,7 @@ mod space_kernel_common;
 
 use rvmm::addr::{PAGE_SIZE, PageSize, VirtAddr};
 use rvmm::paging::{Mode, Perms, Sv39};
-use rvmm::space::kernel::{BootDescription, Device, KernelImage, MapRow, Region};
+use rvmm::space::kernel::{BootDescription, Device, KernelImage, KernelRegion, MapRow};
 use rvmm_testkit::spec::{self, Access};
 use space_kernel_common::*;
 
@@ -34,7 +34,7 @@ fn four_gib_of_ram_uses_gigapages_sv39() {
     }
     // Page tables: root, the level-1 table of the first GiB, the level-0 table of the image
     // megapage; the devices and the trampoline add their own.
-    let tables = table_frames(&arena, space.table());
+    let tables = table_frames(&arena, space.page_table());
     assert_eq!(tables, frames.outstanding());
     assert!(tables <= 10, "{tables} table frames for 4 GiB");
     space.destroy(&mut frames);
@@ -62,10 +62,14 @@ fn reserved_range_is_read_only<M: Mode>() {
         assert_eq!(write.is_ok(), writable, "store to {a:#x}");
     }
     let rows: Vec<MapRow> = space.describe().collect();
-    let dtb: Vec<&MapRow> = rows.iter().filter(|r| r.what == Region::Reserved).collect();
+    let dtb: Vec<&MapRow> = rows
+        .iter()
+        .filter(|r| r.what == KernelRegion::Reserved)
+        .collect();
     assert_eq!(dtb.len(), 1);
-    assert_eq!((dtb[0].va.as_u64(), dtb[0].len), (0x87e0_0000, 2 * PAGE));
-    assert_eq!(dtb[0].perms, Perms::R | Perms::G);
+    let dtb = dtb[0].mapping;
+    assert_eq!((dtb.va.as_u64(), dtb.len), (0x87e0_0000, 2 * PAGE));
+    assert_eq!(dtb.perms, Perms::R | Perms::G);
     let megas = (RAM_SIZE / mega::<M>().bytes()) as usize - 2;
     assert_eq!(ram_leaf_sizes(&arena, &space)[1], megas);
     space.destroy(&mut frames);
@@ -92,28 +96,28 @@ fn data_and_free_ram_share_a_megapage<M: Mode>() {
     let mut frames = frames(&arena);
     let space = build::<M>(boot, &arena, &mut frames);
     let shared = space
-        .table()
+        .page_table()
         .translate(VirtAddr::new((RAM_BASE + m) as usize).unwrap());
     assert_eq!(shared.unwrap().size, mega::<M>());
-    let rows: Vec<(u64, u64, PageSize, Region)> = space
+    let rows: Vec<(u64, u64, PageSize, KernelRegion)> = space
         .describe()
-        .filter(|r| r.what != Region::Trampoline)
-        .map(|r| (r.va.as_u64(), r.len, r.page_size, r.what))
+        .filter(|r| r.what != KernelRegion::Trampoline)
+        .map(|r| (r.mapping.va.as_u64(), r.mapping.len, r.mapping.size, r.what))
         .collect();
     let (k4, mp) = (PageSize::Size4KiB, mega::<M>());
     let end = RAM_BASE + RAM_SIZE;
     assert_eq!(
         rows,
         [
-            (RAM_BASE, m / 2, k4, Region::Text),
-            (RAM_BASE + m / 2, m / 4, k4, Region::Rodata),
-            (RAM_BASE + 3 * m / 4, m / 4, k4, Region::Data),
-            (RAM_BASE + m, 3 * m / 4, mp, Region::Data),
+            (RAM_BASE, m / 2, k4, KernelRegion::Text),
+            (RAM_BASE + m / 2, m / 4, k4, KernelRegion::Rodata),
+            (RAM_BASE + 3 * m / 4, m / 4, k4, KernelRegion::Data),
+            (RAM_BASE + m, 3 * m / 4, mp, KernelRegion::Data),
             (
                 RAM_BASE + 7 * m / 4,
                 end - RAM_BASE - 7 * m / 4,
                 mp,
-                Region::Ram
+                KernelRegion::Ram
             ),
         ]
     );
@@ -133,17 +137,17 @@ fn ranges_in_any_order_edges_trimmed<M: Mode>() {
     let arena = arena();
     let mut frames = frames(&arena);
     let space = build::<M>(boot, &arena, &mut frames);
-    let t = |a: u64| space.table().translate(VirtAddr::try_from(a).unwrap());
+    let t = |a: u64| space.page_table().translate(VirtAddr::try_from(a).unwrap());
     assert!(t(0x9000_0000).is_none() && t(0x9000_1000).is_some());
     assert!(t(0x907F_FFFF).is_some() && t(0x9080_0000).is_none());
     assert!(t(RAM_BASE + 64 * MIB - 1).is_some() && t(RAM_BASE + 64 * MIB).is_none());
     assert!(t(0x1000_0800).is_some() && t(0x1000_1000).is_none());
-    let named: Vec<(u64, Region)> = space
+    let named: Vec<(u64, KernelRegion)> = space
         .describe()
-        .filter(|r| matches!(r.what, Region::Device(_)))
-        .map(|r| (r.va.as_u64(), r.what))
+        .filter(|r| matches!(r.what, KernelRegion::Device(_)))
+        .map(|r| (r.mapping.va.as_u64(), r.what))
         .collect();
-    assert_eq!(named, [(0x1000_0000, Region::Device("a"))]);
+    assert_eq!(named, [(0x1000_0000, KernelRegion::Device("a"))]);
     space.destroy(&mut frames);
     frames.assert_no_leaks();
 }

@@ -5,8 +5,8 @@
 mod space_kernel_common;
 
 use rvmm::addr::{PAGE_SIZE, PageSize, VirtAddr};
-use rvmm::paging::{Mode, Perms, Sv32, Sv39};
-use rvmm::space::kernel::{Device, KernelStacks, MapRow, Region};
+use rvmm::paging::{Mapping, Mode, Perms, Sv32, Sv39};
+use rvmm::space::kernel::{Device, KernelRegion, KernelStacks, MapRow};
 use rvmm::space::{trampoline_page, trap_frame_page};
 use rvmm_testkit::spec::{self, Access, PTE_G, PTE_R, PTE_U, PTE_W, PTE_X, SpecFault};
 use space_kernel_common::*;
@@ -81,7 +81,7 @@ fn superpages_wherever_aligned<M: Mode>() {
 fn no_writable_executable_or_user_page_and_all_global<M: Mode>() {
     let arena = arena();
     let mut frames = frames(&arena);
-    let boot = virt_with_stacks(KernelStacks::new(8).mapped_at_build(8));
+    let boot = virt_with_stacks(KernelStacks::new(8).with_mapped_at_build(8));
     let space = build::<M>(boot, &arena, &mut frames);
     let all = leaves(&arena, &space);
     assert!(all.len() > 100);
@@ -146,7 +146,7 @@ fn devices_read_write_not_executable<M: Mode>() {
     }
     // The PLIC is one 4 MiB megapage on Sv32, two 2 MiB ones on Sv39.
     let plic = space
-        .table()
+        .page_table()
         .translate(VirtAddr::new(0x0C00_0000).unwrap())
         .unwrap();
     assert_eq!(plic.size, mega::<M>());
@@ -154,70 +154,95 @@ fn devices_read_write_not_executable<M: Mode>() {
     frames.assert_no_leaks();
 }
 
-fn row(va: u64, to: u64, len: u64, perms: Perms, size: PageSize, what: Region) -> MapRow {
-    MapRow {
+fn row(va: u64, to: u64, len: u64, perms: Perms, size: PageSize, what: KernelRegion) -> MapRow {
+    let mapping = Mapping {
         va: VirtAddr::try_from(va).unwrap(),
         pa: pa(to),
         len,
         perms: perms | Perms::G,
-        page_size: size,
-        what,
-    }
+        size,
+        owned: matches!(what, KernelRegion::KernelStack(_)),
+    };
+    MapRow { mapping, what }
 }
 
 fn describe_rows_match_the_map<M: Mode>() {
     let arena = arena();
     let mut frames = frames(&arena);
-    let boot = virt_with_stacks(KernelStacks::new(4).mapped_at_build(2));
+    let boot = virt_with_stacks(KernelStacks::new(4).with_mapped_at_build(2));
     let space = build::<M>(boot, &arena, &mut frames);
     let (k4, mega) = (PageSize::Size4KiB, mega::<M>());
     let id = |start: u64, len, perms, size, what| row(start, start, len, perms, size, what);
     let mut expected = vec![
-        id(0x0010_0000, PAGE, Perms::RW, k4, Region::Device("test")),
+        id(
+            0x0010_0000,
+            PAGE,
+            Perms::RW,
+            k4,
+            KernelRegion::Device("test"),
+        ),
         id(
             0x0200_0000,
             64 * KIB,
             Perms::RW,
             k4,
-            Region::Device("clint"),
+            KernelRegion::Device("clint"),
         ),
         id(
             0x0C00_0000,
             4 * MIB,
             Perms::RW,
             mega,
-            Region::Device("plic"),
+            KernelRegion::Device("plic"),
         ),
-        id(0x1000_0000, PAGE, Perms::RW, k4, Region::Device("uart")),
-        id(0x1000_1000, PAGE, Perms::RW, k4, Region::Device("virtio")),
-        id(RAM_BASE, TEXT_END - RAM_BASE, Perms::RX, k4, Region::Text),
+        id(
+            0x1000_0000,
+            PAGE,
+            Perms::RW,
+            k4,
+            KernelRegion::Device("uart"),
+        ),
+        id(
+            0x1000_1000,
+            PAGE,
+            Perms::RW,
+            k4,
+            KernelRegion::Device("virtio"),
+        ),
+        id(
+            RAM_BASE,
+            TEXT_END - RAM_BASE,
+            Perms::RX,
+            k4,
+            KernelRegion::Text,
+        ),
         id(
             TEXT_END,
             RODATA_END - TEXT_END,
             Perms::R,
             k4,
-            Region::Rodata,
+            KernelRegion::Rodata,
         ),
         id(
             RODATA_END,
             DATA_END - RODATA_END,
             Perms::RW,
             k4,
-            Region::Data,
+            KernelRegion::Data,
         ),
         id(
             DATA_END,
             RAM_BASE + mega.bytes() - DATA_END,
             Perms::RW,
             k4,
-            Region::Ram,
+            KernelRegion::Ram,
         ),
         id(
             RAM_BASE + mega.bytes(),
             RAM_SIZE - mega.bytes(),
             Perms::RW,
             mega,
-            Region::Ram,
+            KernelRegion::Ram,
         ),
     ];
     // Stacks from the lowest address up: slot 1, then slot 0. Their frames come from the
@@ -225,7 +250,7 @@ fn describe_rows_match_the_map<M: Mode>() {
     for slot in [1, 0] {
         let pages = space.stack_pages(slot).unwrap();
         let va = pages.start().start();
-        let frame = space.table().translate(va).unwrap().pa.as_u64();
+        let frame = space.page_table().translate(va).unwrap().pa.as_u64();
         let len = pages.len_u64();
         expected.push(row(
             va.as_u64(),
@@ -233,7 +258,7 @@ fn describe_rows_match_the_map<M: Mode>() {
             len,
             Perms::RW,
             k4,
-            Region::KernelStack(slot),
+            KernelRegion::KernelStack(slot),
         ));
     }
     let top = trampoline_page::<M>().start().as_u64();
@@ -243,7 +268,7 @@ fn describe_rows_match_the_map<M: Mode>() {
         PAGE,
         Perms::RX,
         k4,
-        Region::Trampoline,
+        KernelRegion::Trampoline,
     ));
     let rows: Vec<MapRow> = space.describe().collect();
     assert_eq!(rows, expected);
@@ -261,9 +286,9 @@ fn satp_selects_the_root_with_asid_zero<M: Mode>(mode_bits: u64) {
     let arena = arena();
     let mut frames = frames(&arena);
     let space = build::<M>(virt(&RAM), &arena, &mut frames);
-    let root = space.table().root().number();
+    let root = space.page_table().root().number();
     assert_eq!(space.satp(), mode_bits | root);
-    let satp = spec::Satp::new(spec_mode::<M>(), 0, space.table().root().start()).unwrap();
+    let satp = spec::Satp::new(spec_mode::<M>(), 0, space.page_table().root().start()).unwrap();
     assert_eq!(space.satp(), satp.encode());
     space.destroy(&mut frames);
     frames.assert_no_leaks();

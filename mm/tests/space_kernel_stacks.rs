@@ -6,7 +6,7 @@ mod space_kernel_common;
 
 use rvmm::addr::{PAGE_SIZE, Page, PageSize, VirtAddr};
 use rvmm::paging::{Mapping, Mode, Sv32, Sv39};
-use rvmm::space::kernel::{BuildError, KernelSpace, KernelStacks, StackError};
+use rvmm::space::kernel::{BuildError, KernelSpace, KernelStacks, MapStackError, UnmapStackError};
 use rvmm::space::trap_frame_page;
 use rvmm_testkit::failing::fail_points;
 use rvmm_testkit::spec::{self, Access, PTE_G, PTE_R, PTE_U, PTE_W, PTE_X, SpecFault};
@@ -21,7 +21,7 @@ fn many_slots() -> usize {
 }
 
 fn all_mappings<M: Mode>(space: &Space<'_, '_, M>) -> Vec<Mapping> {
-    space.table().mappings().collect()
+    space.page_table().mappings().collect()
 }
 
 fn stacks_sit_under_the_trampoline_with_guards<M: Mode>(pages: usize) {
@@ -136,7 +136,7 @@ fn extra_tables<M: Mode>(
     space: &Space<'_, '_, M>,
     baseline: usize,
 ) -> usize {
-    table_frames(arena, space.table()) - baseline
+    table_frames(arena, space.page_table()) - baseline
 }
 
 rvmm_testkit::both_modes!(
@@ -155,27 +155,28 @@ fn stack_refusals_change_nothing<M: Mode>() {
     let mut space = build::<M>(virt_with_stacks(KernelStacks::new(4)), &arena, &mut frames);
     space.map_stack(2, &mut frames).unwrap().1.ignore();
     let (out, map) = (frames.outstanding(), all_mappings(&space));
-    let bad = StackError::BadSlot { slot: 4, slots: 4 };
+    let bad = MapStackError::BadSlot { slot: 4, slots: 4 };
     assert_eq!(space.map_stack(4, &mut frames).unwrap_err(), bad);
+    let bad = UnmapStackError::BadSlot { slot: 4, slots: 4 };
     assert_eq!(space.unmap_stack(4, &mut frames).unwrap_err(), bad);
-    let huge = StackError::BadSlot {
+    let huge = MapStackError::BadSlot {
         slot: usize::MAX,
         slots: 4,
     };
     assert_eq!(space.map_stack(usize::MAX, &mut frames).unwrap_err(), huge);
     assert_eq!(
         space.map_stack(2, &mut frames).unwrap_err(),
-        StackError::AlreadyMapped(2)
+        MapStackError::AlreadyMapped(2)
     );
     assert_eq!(
         space.unmap_stack(1, &mut frames).unwrap_err(),
-        StackError::NotMapped(1)
+        UnmapStackError::NotMapped(1)
     );
     assert_eq!((frames.outstanding(), all_mappings(&space)), (out, map));
     space.unmap_stack(2, &mut frames).unwrap().ignore();
     assert_eq!(
         space.unmap_stack(2, &mut frames).unwrap_err(),
-        StackError::NotMapped(2)
+        UnmapStackError::NotMapped(2)
     );
     space.destroy(&mut frames);
     frames.assert_no_leaks();
@@ -185,7 +186,7 @@ fn no_stacks_means_no_slot<M: Mode>() {
     let arena = arena();
     let mut frames = frames(&arena);
     let mut space = build::<M>(virt(&RAM), &arena, &mut frames);
-    let none = StackError::BadSlot { slot: 0, slots: 0 };
+    let none = MapStackError::BadSlot { slot: 0, slots: 0 };
     assert_eq!(space.map_stack(0, &mut frames).unwrap_err(), none);
     assert_eq!(space.stack_slots(), 0);
     space.destroy(&mut frames);
@@ -248,7 +249,7 @@ fn map_stack_rolls_back_at_every_failure<M: Mode>() {
     for plan in fail_points(needed).flat_map(|n| [FailPlan::Nth(n), FailPlan::FromNth(n)]) {
         frames.inner_mut().set_plan(plan);
         let err = space.map_stack(slot, &mut frames).unwrap_err();
-        assert_eq!(err, StackError::OutOfMemory, "{plan:?}");
+        assert_eq!(err, MapStackError::OutOfMemory, "{plan:?}");
         assert_eq!(frames.outstanding(), out, "frames after {plan:?}");
         assert_eq!(all_mappings(&space), map, "map after {plan:?}");
         assert!(!space.is_stack_mapped(slot));
@@ -264,7 +265,7 @@ fn map_stack_rolls_back_at_every_failure<M: Mode>() {
 fn build_rolls_back_at_every_failure<M: Mode>() {
     let arena = arena();
     let mut frames = frames(&arena);
-    let boot = virt_with_stacks(KernelStacks::new(8).mapped_at_build(5));
+    let boot = virt_with_stacks(KernelStacks::new(8).with_mapped_at_build(5));
     let space = build::<M>(boot, &arena, &mut frames);
     let needed = frames.inner().calls();
     assert_eq!(needed as usize, frames.outstanding());
@@ -291,13 +292,13 @@ fn destroy_returns_mapped_stacks<M: Mode>() {
     let arena = arena();
     let mut frames = frames(&arena);
     let mut space = build::<M>(
-        virt_with_stacks(KernelStacks::new(6).mapped_at_build(3)),
+        virt_with_stacks(KernelStacks::new(6).with_mapped_at_build(3)),
         &arena,
         &mut frames,
     );
     space.map_stack(5, &mut frames).unwrap().1.ignore();
     let top = VirtAddr::new(space.stack_top(5).unwrap().as_usize() - 1).unwrap();
-    assert!(space.table().translate(top).is_some());
+    assert!(space.page_table().translate(top).is_some());
     space.destroy(&mut frames);
     frames.assert_no_leaks();
 }

@@ -5,7 +5,7 @@ mod space_user_support;
 
 use rvmm::addr::PAGE_SIZE;
 use rvmm::paging::{Mode, Perms};
-use rvmm::space::user::RegionKind;
+use rvmm::space::user::UserRegion;
 use rvmm_testkit::FailPlan;
 use space_user_support::*;
 use std::collections::BTreeSet;
@@ -91,7 +91,7 @@ fn child_owns_every_data_frame<M: Mode>() {
     assert_eq!(p.len(), parent.resident_pages());
     assert_eq!(c.len(), child.resident_pages());
     assert!(p.is_disjoint(&c), "parent and child share a data frame");
-    assert_ne!(parent.trap_frame(), child.trap_frame());
+    assert_ne!(parent.trap_frame().frame(), child.trap_frame().frame());
     child.destroy(&mut frames);
     parent.destroy(&mut frames);
     frames.assert_no_leaks();
@@ -129,18 +129,24 @@ fn writes_after_fork_stay_on_their_side<M: Mode>() {
 fn trap_frame_is_copied<M: Mode>() {
     let env = Env::new(96);
     let mut frames = env.frames();
-    let parent = parent::<M>(&env, &mut frames);
+    let mut parent = parent::<M>(&env, &mut frames);
     let regs = pattern(42, 288);
-    assert!(env.arena.write(parent.trap_frame().start(), &regs));
+    parent.trap_frame_mut().write(0, &regs).unwrap();
     let child = parent.fork(&mut frames).unwrap();
     let mut got = vec![0; 288];
-    assert!(env.arena.read(child.trap_frame().start(), &mut got));
+    child.trap_frame().read(0, &mut got).unwrap();
     assert_eq!(got, regs);
-    let kinds: Vec<_> = child.regions().map(|r| r.kind).collect();
+    // The kernel's view and the memory agree: the frame holds the registers.
+    let mut raw = vec![0; 288];
+    env.arena
+        .read(child.trap_frame().frame(), 0, &mut raw)
+        .unwrap();
+    assert_eq!(raw, regs);
+    let kinds: Vec<_> = child.regions().map(|r| r.what).collect();
     assert_eq!(
         kinds
             .iter()
-            .filter(|&&k| k == RegionKind::TrapFrame)
+            .filter(|&&k| k == UserRegion::TrapFrame)
             .count(),
         1
     );

@@ -7,7 +7,7 @@ mod space_user_support;
 use rvmm::addr::VirtAddr;
 use rvmm::paging::{Mode, Perms};
 use rvmm::space::user::elf::{ElfError, PF_R, PF_W, PF_X};
-use rvmm::space::user::{Layout, Limits, LoadError, MAX_SEGMENTS, RegionKind, USER_TEXT_START};
+use rvmm::space::user::{Layout, Limits, LoadError, MAX_SEGMENTS, USER_TEXT_START, UserRegion};
 use rvmm_testkit::FailPlan;
 use space_user_support::*;
 
@@ -57,7 +57,7 @@ fn segments_land_at_their_addresses_with_their_permissions<M: Mode>() {
     assert_eq!(space.entry(), Some(entry));
     let rows: Vec<_> = space
         .regions()
-        .filter(|r| r.kind == RegionKind::Program)
+        .filter(|r| r.what == UserRegion::Program)
         .map(|r| (r.start.as_usize(), r.pages, r.perms))
         .collect();
     let u = Perms::U;

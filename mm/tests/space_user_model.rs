@@ -9,7 +9,7 @@ mod space_user_support;
 
 use rvmm::addr::PAGE_SIZE;
 use rvmm::paging::Mode;
-use rvmm::space::user::{CopyError, Limits, SbrkError, StackError, UserSpace};
+use rvmm::space::user::{CopyError, GrowStackError, Limits, SbrkError, UserSpace};
 use rvmm_testkit::Rng;
 use space_user_support::*;
 
@@ -90,18 +90,18 @@ impl Model {
         Ok(old)
     }
 
-    fn grow_stack(&mut self, fault: usize, sp: usize) -> Result<(), StackError> {
+    fn grow_stack(&mut self, fault: usize, sp: usize) -> Result<(), GrowStackError> {
         if fault >= self.bottom {
-            return Err(StackError::NotBelowStack(fault));
+            return Err(GrowStackError::NotBelowStack(fault));
         }
         if fault < self.floor {
-            return Err(StackError::BeyondLimit(fault));
+            return Err(GrowStackError::BeyondLimit(fault));
         }
         if sp < self.floor || sp > self.top {
-            return Err(StackError::BadStackPointer(sp));
+            return Err(GrowStackError::BadStackPointer(sp));
         }
         if fault < sp.saturating_sub(self.red_zone) {
-            return Err(StackError::BelowStackPointer { fault, sp });
+            return Err(GrowStackError::BelowStackPointer { fault, sp });
         }
         let new_bottom = page_down(fault);
         let mut grown = vec![0; self.bottom - new_bottom];

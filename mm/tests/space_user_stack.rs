@@ -7,7 +7,7 @@ mod space_user_support;
 use rvmm::addr::{PAGE_SIZE, VirtAddr};
 use rvmm::paging::{Mode, Perms};
 use rvmm::space::trampoline_page;
-use rvmm::space::user::{Limits, RegionKind, StackError, UserSpace};
+use rvmm::space::user::{GrowStackError, Limits, UserRegion, UserSpace};
 use rvmm::tlb::FlushScope;
 use rvmm_testkit::FailPlan;
 use space_user_support::*;
@@ -32,7 +32,7 @@ fn refused<M: Mode>(
     fault: usize,
     sp: usize,
     frames: &mut Frames<'_>,
-    err: StackError,
+    err: GrowStackError,
 ) {
     let before = snapshot(space);
     let out = frames.outstanding();
@@ -58,16 +58,16 @@ fn starts_with_one_page_under_the_trap_frame<M: Mode>() {
     let space: Space<'_, M> = env.space(&mut frames);
     let rows: Vec<_> = space
         .regions()
-        .map(|r| (r.kind, r.start.as_usize(), r.pages, r.perms))
+        .map(|r| (r.what, r.start.as_usize(), r.pages, r.perms))
         .collect();
     let t = stack_top::<M>();
     assert_eq!(
         rows,
         [
-            (RegionKind::Stack, t - PAGE_SIZE, 1, Perms::RW | Perms::U),
-            (RegionKind::TrapFrame, t, 1, Perms::RW),
+            (UserRegion::Stack, t - PAGE_SIZE, 1, Perms::RW | Perms::U),
+            (UserRegion::TrapFrame, t, 1, Perms::RW),
             (
-                RegionKind::Trampoline,
+                UserRegion::Trampoline,
                 trampoline_page::<M>().start().as_usize(),
                 1,
                 Perms::RX
@@ -85,7 +85,7 @@ fn starts_with_one_page_under_the_trap_frame<M: Mode>() {
         .page_table()
         .translate(VirtAddr::new(t).unwrap())
         .unwrap();
-    assert_eq!(tf.pa, space.trap_frame().start());
+    assert_eq!(tf.pa, space.trap_frame().frame().start());
     check_frames(&env.arena, &[&space], &frames);
     space.destroy(&mut frames);
     frames.assert_no_leaks();
@@ -149,7 +149,7 @@ fn grows_to_exactly_the_limit<M: Mode>() {
         floor - 1,
         floor,
         &mut frames,
-        StackError::BeyondLimit(floor - 1),
+        GrowStackError::BeyondLimit(floor - 1),
     );
     check_frames(&env.arena, &[&space], &frames);
     space.destroy(&mut frames);
@@ -188,7 +188,7 @@ fn refuses_a_fault_on_the_mapped_stack_or_above<M: Mode>() {
             fault,
             sp,
             &mut frames,
-            StackError::NotBelowStack(fault),
+            GrowStackError::NotBelowStack(fault),
         );
     }
     space.destroy(&mut frames);
@@ -205,7 +205,7 @@ fn refuses_a_fault_beyond_the_limit<M: Mode>() {
         floor - 1,
         floor,
         &mut frames,
-        StackError::BeyondLimit(floor - 1),
+        GrowStackError::BeyondLimit(floor - 1),
     );
     space.destroy(&mut frames);
     frames.assert_no_leaks();
@@ -223,7 +223,7 @@ fn refuses_a_fault_in_the_guard_gap_or_heap<M: Mode>() {
             fault,
             sp,
             &mut frames,
-            StackError::BeyondLimit(fault),
+            GrowStackError::BeyondLimit(fault),
         );
     }
     space.destroy(&mut frames);
@@ -242,7 +242,7 @@ fn refuses_a_fault_below_the_red_zone<M: Mode>() {
         fault,
         sp,
         &mut frames,
-        StackError::BelowStackPointer { fault, sp },
+        GrowStackError::BelowStackPointer { fault, sp },
     );
     let far = sp - 5 * PAGE_SIZE;
     refused(
@@ -250,7 +250,7 @@ fn refuses_a_fault_below_the_red_zone<M: Mode>() {
         far,
         sp,
         &mut frames,
-        StackError::BelowStackPointer { fault: far, sp },
+        GrowStackError::BelowStackPointer { fault: far, sp },
     );
     space.destroy(&mut frames);
     frames.assert_no_leaks();
@@ -268,7 +268,7 @@ fn refuses_a_stack_pointer_outside_the_stack<M: Mode>() {
             fault,
             sp,
             &mut frames,
-            StackError::BadStackPointer(sp),
+            GrowStackError::BadStackPointer(sp),
         );
     }
     space.destroy(&mut frames);
@@ -291,7 +291,7 @@ fn out_of_frames_at_every_allocation_rolls_back<M: Mode>() {
             fail(&mut frames, plan);
             let got = space.grow_stack(low, low, &mut frames);
             fail(&mut frames, FailPlan::Never);
-            assert_eq!(got, Err(StackError::OutOfMemory), "{plan:?}");
+            assert_eq!(got, Err(GrowStackError::OutOfMemory), "{plan:?}");
             assert_eq!(snapshot(&space), before, "{plan:?}");
             assert_eq!(frames.outstanding(), out, "{plan:?}");
         }

@@ -1,7 +1,7 @@
 //! Host memory standing in for physical memory.
 
 use rvmm::addr::{Frame, PAGE_SIZE, PhysAddr, PhysRange};
-use rvmm::phys::PhysMem;
+use rvmm::phys::{FrameMut, FrameRef, PhysError, PhysMem};
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::ptr::NonNull;
 
@@ -73,37 +73,53 @@ impl Arena {
         // SAFETY: off + len lies inside the allocation, so the offset pointer is in bounds.
         Some(unsafe { self.mem.add(off as usize) })
     }
+}
 
-    /// Copies bytes at physical address `pa` into `buf`; `false` if the arena does not hold
-    /// them all. Reads as the hardware would: no ownership needed, the caller is a test.
-    pub fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> bool {
-        match self.ptr(pa, buf.len()) {
-            Some(p) => {
-                // SAFETY: `ptr` checked the bytes lie in the arena; tests read while no other
-                // thread writes the same bytes.
-                unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), buf.as_mut_ptr(), buf.len()) };
-                true
-            }
-            None => false,
-        }
+/// Reads and writes of the arena's frames by number, as a debugger would. Sound for an arena
+/// (unlike for a kernel's `Identity`) because no MMU reads its bytes and no Rust object lives
+/// there: a wrong frame number gives a test wrong data, nothing worse. The one rule left is
+/// the tests': no two threads touch the same frame at once, one of them writing.
+impl Arena {
+    /// Copies `out.len()` bytes from `offset` in `frame` into `out`.
+    pub fn read(&self, frame: Frame, offset: usize, out: &mut [u8]) -> Result<(), PhysError> {
+        // SAFETY: arena memory is untyped (see above), and the view lives for this call only.
+        unsafe { FrameRef::new(self, frame) }?.read(offset, out)
     }
 
-    /// Copies `buf` to physical address `pa`; `false` if the arena does not hold it all.
-    pub fn write(&self, pa: PhysAddr, buf: &[u8]) -> bool {
-        match self.ptr(pa, buf.len()) {
-            Some(p) => {
-                // SAFETY: as in `read`; the test owns the bytes it writes.
-                unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), p.as_ptr(), buf.len()) };
-                true
-            }
-            None => false,
-        }
+    /// The native-endian `usize` at `offset` in `frame`.
+    pub fn read_word(&self, frame: Frame, offset: usize) -> Result<usize, PhysError> {
+        // SAFETY: as in `read`.
+        unsafe { FrameRef::new(self, frame) }?.read_word(offset)
+    }
+
+    /// Copies `data` to `offset` in `frame`.
+    pub fn write(&self, frame: Frame, offset: usize, data: &[u8]) -> Result<(), PhysError> {
+        // SAFETY: as in `read`; the view is the one access for this call.
+        unsafe { FrameMut::new(self, frame) }?.write(offset, data)
+    }
+
+    /// Writes `value` as a native-endian `usize` at `offset` in `frame`.
+    pub fn write_word(&self, frame: Frame, offset: usize, value: usize) -> Result<(), PhysError> {
+        // SAFETY: as in `write`.
+        unsafe { FrameMut::new(self, frame) }?.write_word(offset, value)
+    }
+
+    /// Sets the `len` bytes from `offset` in `frame` to `byte`.
+    pub fn fill_bytes(
+        &self,
+        frame: Frame,
+        offset: usize,
+        len: usize,
+        byte: u8,
+    ) -> Result<(), PhysError> {
+        // SAFETY: as in `write`.
+        unsafe { FrameMut::new(self, frame) }?.fill_bytes(offset, len, byte)
     }
 }
 
 // SAFETY: 1. every frame inside the range maps to a 4 KiB aligned, 4 KiB long piece of the one
 // allocation (base and layout are 4 KiB aligned); 2. distinct frames map to distinct offsets;
-// 3. the allocation is private to the arena.
+// 3. the allocation is zeroed at creation, so every byte is initialised.
 unsafe impl PhysMem for Arena {
     #[inline]
     fn frame_ptr(&self, frame: Frame) -> Option<NonNull<u8>> {
@@ -130,10 +146,7 @@ mod tests {
         assert_eq!(p.as_ptr() as usize % PAGE_SIZE, 0);
         assert!(a.frame_ptr(f.checked_add(1).unwrap()).is_none());
         assert!(a.frame_ptr(Frame::from_number(0x7ffff).unwrap()).is_none());
-        assert!(a.write(PhysAddr::new(0x8000_3ff8).unwrap(), &[1; 8]));
-        assert!(!a.write(PhysAddr::new(0x8000_3ff9).unwrap(), &[1; 8]));
-        let mut b = [0u8; 8];
-        assert!(a.read(PhysAddr::new(0x8000_3ff8).unwrap(), &mut b));
-        assert_eq!(b, [1; 8]);
+        assert!(a.ptr(PhysAddr::new(0x8000_3ff8).unwrap(), 8).is_some());
+        assert!(a.ptr(PhysAddr::new(0x8000_3ff9).unwrap(), 8).is_none());
     }
 }

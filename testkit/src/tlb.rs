@@ -34,7 +34,8 @@ use std::collections::BTreeMap;
 /// use rvmm_testkit::spec::{Access, PTE_A, PTE_R, PTE_V, SpecMode};
 ///
 /// let arena = Arena::new(0x8000_0000, 4096);
-/// let put = |leaf: u64| arena.write(arena.base(), &leaf.to_le_bytes());
+/// # use rvmm::Frame;
+/// let put = |leaf: u64| arena.write(Frame::containing(arena.base()), 0, &leaf.to_le_bytes());
 /// put((0x1_0000_0000 >> 12) << 10 | PTE_V | PTE_R | PTE_A); // 1 GiB at VA 0
 /// let mut tlb = EmulatedTlb::new();
 /// let t = |tlb: &mut EmulatedTlb| {

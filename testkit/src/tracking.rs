@@ -215,10 +215,8 @@ impl<'a> ArenaFrames<'a> {
     }
 
     fn junk(&self, index: usize) {
-        let ok = self
-            .arena
-            .write(self.frame(index).start(), &[JUNK; PAGE_SIZE]);
-        debug_assert!(ok, "frame lies in the arena");
+        let filled = self.arena.fill_bytes(self.frame(index), 0, PAGE_SIZE, JUNK);
+        filled.expect("the frame lies in the arena");
     }
 }
 
@@ -262,7 +260,7 @@ mod tests {
 
     fn first_word(arena: &Arena, f: Frame) -> u64 {
         let mut b = [0; 8];
-        assert!(arena.read(f.start(), &mut b));
+        arena.read(f, 0, &mut b).unwrap();
         u64::from_le_bytes(b)
     }
 
@@ -289,7 +287,7 @@ mod tests {
         let f = src.allocate().unwrap();
         assert_eq!(f.start(), PhysAddr::new(BASE + PAGE_SIZE as u64).unwrap());
         assert_eq!(first_word(&arena, f), u64::from_le_bytes([JUNK; 8]));
-        assert!(arena.write(f.start(), &[0; 8]));
+        arena.write(f, 0, &[0; 8]).unwrap();
         // SAFETY: `f` came from `src` and is only read through the arena afterwards.
         unsafe { src.deallocate(f) };
         assert_eq!(first_word(&arena, f), u64::from_le_bytes([JUNK; 8]));

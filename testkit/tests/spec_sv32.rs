@@ -5,7 +5,7 @@
 mod common;
 
 use common::{BASE, arena, frame, pa, pte, put};
-use rvmm::PageSize;
+use rvmm::{Frame, PageSize};
 use rvmm_testkit::Arena;
 use rvmm_testkit::spec::{
     Access, PTE_A, PTE_D, PTE_G, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, SpecFault, SpecMode,
@@ -211,7 +211,8 @@ fn ptes_are_read_little_endian_from_the_arena_bytes() {
     let a = arena(1);
     // 0x2000_00CF: PPN 0x80000 (PA 0x8000_0000) with V R W X A D. Written byte by byte, as
     // entry 0x200 of the root: a 4 MiB leaf for VA 0x8000_0000.
-    assert!(a.write(pa(BASE + 0x200 * 4), &[0xCF, 0x00, 0x00, 0x20]));
+    let root = Frame::containing(pa(BASE));
+    a.write(root, 0x200 * 4, &[0xCF, 0x00, 0x00, 0x20]).unwrap();
     let t = go(&a, 0x8000_0042, Access::read()).unwrap();
     assert_eq!((t.pa, t.flags, t.pte), (pa(0x8000_0042), 0xCF, 0x2000_00CF));
     // The next entry's bytes are untouched: Sv32 entries are four bytes, not eight.

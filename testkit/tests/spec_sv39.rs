@@ -5,7 +5,7 @@
 mod common;
 
 use common::{BASE, arena, frame, pa, pte, put};
-use rvmm::PageSize;
+use rvmm::{Frame, PageSize};
 use rvmm_testkit::Arena;
 use rvmm_testkit::spec::{
     Access, AccessKind, PTE_A, PTE_D, PTE_G, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, Privilege,
@@ -322,7 +322,7 @@ fn ptes_are_read_little_endian_from_the_arena_bytes() {
     let a = arena(1);
     // 0x0000_0000_2000_000F: PPN 0x80000 (PA 0x8000_0000), V R W X. Written byte by byte.
     let bytes = [0x0F | 0x40 | 0x80, 0x00, 0x00, 0x20, 0, 0, 0, 0];
-    assert!(a.write(pa(BASE + 8 * 7), &bytes));
+    a.write(Frame::containing(pa(BASE)), 8 * 7, &bytes).unwrap();
     let t = go(&a, (7 << 30) | 0x42, Access::execute()).unwrap();
     assert_eq!(t.pa, pa(0x8000_0042));
     assert_eq!(t.flags, 0xCF);

@@ -10,8 +10,9 @@ pub mod percpu;
 pub mod trap;
 pub mod trap_frame;
 
-/// Largest hart id that gets a boot stack (ids at or above it park in M-mode).
-pub const MAX_HARTS: usize = 8;
+/// Hart ids below this get a boot stack (ids at or above it park in M-mode): the library's
+/// number of hart caches, so every hart that runs can have one.
+pub use rvmm::frame::MAX_HARTS;
 
 /// Bytes of each hart's boot stack (the linker script reserves `MAX_HARTS` of them), as a
 /// shift: the entry code computes stack tops without a multiply.

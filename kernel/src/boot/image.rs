@@ -1,6 +1,7 @@
 //! The kernel image's sections, from the symbols the linker script defines.
 
 use rvmm::addr::PhysRange;
+use rvmm::space::kernel::KernelImage;
 
 unsafe extern "C" {
     static _kernel_start: u8;
@@ -27,14 +28,11 @@ macro_rules! symbol {
 pub struct Image {
     /// Everything from the first byte to the end of the boot stacks.
     pub whole: PhysRange,
-    /// Code, including the trampoline page (R+X).
-    pub text: PhysRange,
-    /// The trampoline page, inside `text`.
+    /// The trampoline page, inside `sections.text`.
     pub trampoline: PhysRange,
-    /// Read-only data (R).
-    pub rodata: PhysRange,
-    /// Data, .bss and boot stacks (R+W).
-    pub data: PhysRange,
+    /// Text (with the trampoline, R+X), rodata (R), and data with .bss and the boot stacks
+    /// (R+W), as the kernel map takes them.
+    pub sections: KernelImage,
 }
 
 fn range(start: u64, end: u64) -> PhysRange {
@@ -48,9 +46,11 @@ fn range(start: u64, end: u64) -> PhysRange {
 pub fn image() -> Image {
     Image {
         whole: range(symbol!(_kernel_start), symbol!(_kernel_end)),
-        text: range(symbol!(_text_start), symbol!(_text_end)),
         trampoline: range(symbol!(_trampoline_start), symbol!(_trampoline_end)),
-        rodata: range(symbol!(_rodata_start), symbol!(_rodata_end)),
-        data: range(symbol!(_data_start), symbol!(_kernel_end)),
+        sections: KernelImage {
+            text: range(symbol!(_text_start), symbol!(_text_end)),
+            rodata: range(symbol!(_rodata_start), symbol!(_rodata_end)),
+            data: range(symbol!(_data_start), symbol!(_kernel_end)),
+        },
     }
 }

@@ -1,62 +1,59 @@
 //! Every RAM byte kalloc manages is reachable through the identity map, and kalloc hands out
 //! exactly its frames, each once.
 
+use super::raw::FrameStack;
 use super::{Outcome, check};
 use crate::boot::image::image;
 use crate::mem::FRAMES;
-use rvmm::Frame;
-use rvmm::addr::PAGE_SIZE;
+use rvmm::addr::{PAGE_SIZE, PhysRange};
 
-const WORDS: usize = PAGE_SIZE / size_of::<usize>();
+const WORD: usize = size_of::<usize>();
 
 /// The stamp of word `i` of frame `n`: differs between frames and between words.
 fn stamp(n: u64, i: usize) -> usize {
     (n as usize).wrapping_mul(0x9E37_79B9) ^ i
 }
 
-fn words(f: Frame) -> *mut usize {
-    core::ptr::with_exposed_provenance_mut(f.start().as_u64() as usize)
-}
-
-/// Allocates every frame, stamps every word of each (word 0 links the frames into a list),
-/// checks the count against RAM minus the image, the device tree, the bitmap and the frames
-/// already in use, verifies every stamp, frees them all and checks the count is back.
+/// Allocates every frame, stamps every word of each but the first (which links them into a
+/// stack), checks the count against RAM minus the image, the device tree, the bitmap and the
+/// frames already in use, verifies every stamp, frees them all and checks the count is back.
+/// Every frame is written and read a page at a time through the view its token lends.
 pub fn every_free_frame_once() -> Outcome {
     let frames = FRAMES.get().ok_or(())?;
     let info = crate::info();
     let img = image();
     let before = frames.stats();
-    let mut head: usize = 0;
-    let mut count = 0usize;
-    while let Ok(f) = frames.alloc() {
-        let pa = f.start();
-        let outside = !info.ram.as_slice().iter().any(|r| r.contains(pa))
-            || img.whole.contains(pa)
-            || info.dtb.contains(pa)
-            || info
-                .dtb
-                .contains(pa.checked_add(PAGE_SIZE as u64 - 1).unwrap_or(pa));
+    let mut page = [0u8; PAGE_SIZE];
+    let mut held = FrameStack::new(frames);
+    while let Ok(mut owned) = frames.allocate_owned() {
+        let f = owned.frame();
+        let (first, last) = (f.start(), f.start().checked_add(PAGE_SIZE as u64 - 1));
+        let outside = !info.ram.as_slice().iter().any(|r| r.contains(first))
+            || img.whole.contains(first)
+            || info.dtb.contains(first)
+            || last.is_some_and(|last| info.dtb.contains(last));
         check!(!outside, "kalloc handed out {f:?}, which is not free RAM");
-        let p = words(f);
-        // SAFETY: `f` is ours (just allocated) and RAM is identity-mapped R+W.
-        unsafe {
-            p.write(head);
-            for i in 1..WORDS {
-                p.add(i).write(stamp(f.number(), i));
-            }
+        for (i, word) in page.chunks_exact_mut(WORD).enumerate() {
+            word.copy_from_slice(&stamp(f.number(), i).to_ne_bytes());
         }
-        head = f.start().as_u64() as usize;
-        count += 1;
+        check!(owned.bytes().write(0, &page).is_ok(), "{f:?}: a whole page");
+        held.push(owned);
     }
+    let count = held.len();
     check!(
         count == before.free,
         "allocated {count} frames, {} were free",
         before.free
     );
-    let page = PAGE_SIZE as u64;
-    let ram: u64 = info.ram.as_slice().iter().map(|r| r.len() / page).sum();
+    let frame_bytes = PAGE_SIZE as u64;
+    let ram: u64 = info
+        .ram
+        .as_slice()
+        .iter()
+        .map(|r| r.len() / frame_bytes)
+        .sum();
     let span =
-        |r: rvmm::addr::PhysRange| r.end().as_u64().div_ceil(page) - r.start().as_u64() / page;
+        |r: PhysRange| r.end().as_u64().div_ceil(frame_bytes) - r.start().as_u64() / frame_bytes;
     let (_, bitmap) = frames.bookkeeping_frames();
     let expected = ram - span(img.whole) - span(info.dtb) - bitmap as u64;
     check!(
@@ -65,23 +62,22 @@ pub fn every_free_frame_once() -> Outcome {
         before.total
     );
     let mut bad = 0usize;
-    let mut at = head;
     let mut walked = 0usize;
-    while at != 0 {
-        let f = Frame::containing(rvmm::PhysAddr::new(at as u64).map_err(|_| ())?);
-        let p = words(f);
-        // SAFETY: still ours, identity-mapped.
-        let next = unsafe { p.read() };
-        for i in 1..WORDS {
-            // SAFETY: as above.
-            if unsafe { p.add(i).read() } != stamp(f.number(), i) {
-                bad += 1;
-            }
-        }
-        // SAFETY: allocated above, not used after this.
-        check!(unsafe { frames.free(f) }.is_ok(), "free of {f:?} refused");
+    while let Some(mut owned) = held.pop() {
+        let f = owned.frame();
+        check!(
+            owned.bytes().read(0, &mut page).is_ok(),
+            "{f:?}: a whole page"
+        );
+        let word = |i: usize| {
+            let bytes = page[i * WORD..(i + 1) * WORD].try_into();
+            usize::from_ne_bytes(bytes.expect("a word's bytes"))
+        };
+        bad += (1..PAGE_SIZE / WORD)
+            .filter(|&i| word(i) != stamp(f.number(), i))
+            .count();
         walked += 1;
-        at = next;
+        drop(owned); // back to kalloc
     }
     check!(
         bad == 0,

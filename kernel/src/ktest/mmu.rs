@@ -1,10 +1,12 @@
 //! The MMU enforces the kernel map: W^X on the image, guard pages under kernel stacks, and the
 //! trampoline at the top of the space.
 
-use super::fault::{Fault, LOAD_PAGE_FAULT, STORE_PAGE_FAULT, expect_fault};
+use super::fault::{Fault, LOAD_PAGE_FAULT, STORE_PAGE_FAULT};
+use super::raw::{load_byte, store_byte_must_fault, store_with_sp_at};
 use super::{Outcome, check};
 use crate::boot::image::image;
 use crate::mem::{KernelMode, TABLE, stacks};
+use rvmm::PhysAddr;
 use rvmm::addr::{PAGE_SIZE, PageSize};
 use rvmm::paging::Perms;
 use rvmm::space::trampoline_page;
@@ -12,44 +14,27 @@ use rvmm::space::trampoline_page;
 /// A constant that lands in .rodata.
 static RODATA_PROBE: [u8; 16] = *b"rodata probe....";
 
-/// Stores one byte at `addr` with a single instruction (skippable when it faults).
-fn store_byte(addr: usize) -> Option<Fault> {
-    expect_fault(|| {
-        // SAFETY: the store either faults (and the trap handler skips it) or writes a byte the
-        // test owns; callers only pass addresses that must fault.
-        unsafe { core::arch::asm!("sb zero, 0({0})", in(reg) addr, options(nostack)) }
-    })
-}
-
-/// Loads one byte from `addr` with a single instruction (skippable when it faults).
-fn load_byte(addr: usize) -> Option<Fault> {
-    expect_fault(|| {
-        // SAFETY: a load has no effect on memory; a fault is caught and skipped.
-        unsafe {
-            core::arch::asm!("lbu {0}, 0({1})", out(reg) _, in(reg) addr, options(nostack, readonly))
-        }
-    })
-}
-
 /// Writes to kernel text and rodata fault with store page faults at the written address.
 pub fn text_and_rodata_refuse_writes() -> Outcome {
-    let img = image();
+    let img = image().sections;
     let text = (text_and_rodata_refuse_writes as *const ()).addr();
     let rodata = RODATA_PROBE.as_ptr() as usize;
+    // Kernel addresses are physical ones (VA = PA), inside the image.
+    let pa = |addr: usize| PhysAddr::new(addr as u64).map_err(|_| ());
     check!(
-        img.text.contains(pa(text)),
+        img.text.contains(pa(text)?),
         "probe {text:#x} is not in text"
     );
     check!(
-        img.rodata.contains(pa(rodata)),
+        img.rodata.contains(pa(rodata)?),
         "probe {rodata:#x} is not in rodata"
     );
     for (what, addr) in [
         ("text", text),
         ("rodata", rodata),
-        ("trampoline", img.trampoline.start().as_u64() as usize),
+        ("trampoline", image().trampoline.start().as_u64() as usize),
     ] {
-        let fault = store_byte(addr);
+        let fault = store_byte_must_fault(addr);
         check!(
             fault
                 == Some(Fault {
@@ -59,13 +44,9 @@ pub fn text_and_rodata_refuse_writes() -> Outcome {
             "write to {what} at {addr:#x}: {fault:?}, expected a store page fault"
         );
     }
-    check!(load_byte(rodata).is_none(), "reading rodata faulted");
+    check!(load_byte(rodata).is_ok(), "reading rodata faulted");
     crate::println!("    stores to text {text:#x}, rodata {rodata:#x} and the trampoline faulted");
     Ok(())
-}
-
-fn pa(addr: usize) -> rvmm::PhysAddr {
-    rvmm::PhysAddr::new(addr as u64).unwrap_or_default()
 }
 
 /// A mapped kernel stack reads fine; the guard page under it faults.
@@ -83,12 +64,12 @@ pub fn stack_guard_page_faults() -> Outcome {
     );
     stacks::unmap_stack(slot).map_err(|e| crate::println!("    unmap_stack: {e}"))?;
     check!(
-        results.0.is_none() && results.1.is_none(),
+        results.0.is_ok() && results.1.is_ok(),
         "reading the stack faulted: {results:?}"
     );
     check!(
         results.2
-            == Some(Fault {
+            == Err(Fault {
                 cause: LOAD_PAGE_FAULT,
                 addr: guard
             }),
@@ -96,12 +77,12 @@ pub fn stack_guard_page_faults() -> Outcome {
         results.2
     );
     check!(
-        results.3.is_some_and(|f| f.cause == LOAD_PAGE_FAULT),
+        results.3.is_err_and(|f| f.cause == LOAD_PAGE_FAULT),
         "guard page end: {:?}",
         results.3
     );
     check!(
-        load_byte(bottom).is_some(),
+        load_byte(bottom).is_err(),
         "the stack is still readable after unmap_stack"
     );
     crate::println!(
@@ -119,20 +100,7 @@ pub fn fault_with_sp_in_a_guard_page_is_handled() -> Outcome {
     stacks::map_stack(slot).map_err(|e| crate::println!("    map_stack: {e}"))?;
     let guard = stacks::guard_below(slot).ok_or(())?.start().as_usize();
     let bad_sp = guard + PAGE_SIZE - 64;
-    let fault = expect_fault(|| {
-        // SAFETY: `sp` is parked in a register and restored right after one store through it;
-        // the store faults (guard page) and is skipped; nothing between uses the stack.
-        unsafe {
-            core::arch::asm!(
-                "mv {saved}, sp",
-                "mv sp, {bad}",
-                "sb zero, 0(sp)",
-                "mv sp, {saved}",
-                saved = out(reg) _,
-                bad = in(reg) bad_sp,
-            )
-        }
-    });
+    let fault = store_with_sp_at(bad_sp);
     stacks::unmap_stack(slot).map_err(|e| crate::println!("    unmap_stack: {e}"))?;
     check!(
         fault
@@ -150,7 +118,7 @@ pub fn fault_with_sp_in_a_guard_page_is_handled() -> Outcome {
 pub fn trampoline_is_rx_at_the_top() -> Outcome {
     let img = image();
     let top = trampoline_page::<KernelMode>().start();
-    let t = TABLE.get().ok_or(())?.lock().table().translate(top);
+    let t = TABLE.get().ok_or(())?.lock().page_table().translate(top);
     check!(t.is_some(), "the top page {top:?} is not mapped");
     let t = t.ok_or(())?;
     // G (global) may be set: the kernel map marks every leaf global.
@@ -170,28 +138,28 @@ pub fn trampoline_is_rx_at_the_top() -> Outcome {
         t.pa,
         img.trampoline.start()
     );
-    let via_top = core::ptr::with_exposed_provenance::<u8>(top.as_usize());
-    let via_pa = core::ptr::with_exposed_provenance::<u8>(img.trampoline.start().as_u64() as usize);
+    // The trampoline lies in the image (text), outside what the kernel's `PhysMem` covers, and
+    // the point is to read it through its alias at the top: byte by byte, through the MMU.
+    let (via_top, via_pa) = (top.as_usize(), img.trampoline.start().as_u64() as usize);
+    let mut page = [0u8; PAGE_SIZE];
     let mut differ = 0;
-    for i in 0..PAGE_SIZE {
-        // SAFETY: both pages are mapped readable (checked above; the image is identity-mapped).
-        if unsafe { via_top.add(i).read_volatile() != via_pa.add(i).read_volatile() } {
-            differ += 1;
-        }
+    for (i, byte) in page.iter_mut().enumerate() {
+        let (a, b) = (load_byte(via_top + i), load_byte(via_pa + i));
+        check!(a.is_ok() && b.is_ok(), "reading byte {i}: {a:?} {b:?}");
+        *byte = a.map_err(|_| ())?;
+        differ += usize::from(a != b);
     }
     check!(
         differ == 0,
         "{differ} bytes differ between the top page and the trampoline"
     );
     let marker = b"rvmm trampoline";
-    // SAFETY: the top page is mapped readable (checked above).
-    let page = unsafe { core::slice::from_raw_parts(via_top, PAGE_SIZE) };
     check!(
         page.windows(marker.len()).any(|w| w == marker),
         "trampoline marker not found at the top"
     );
     check!(
-        store_byte(top.as_usize()).is_some_and(|f| f.cause == STORE_PAGE_FAULT),
+        store_byte_must_fault(top.as_usize()).is_some_and(|f| f.cause == STORE_PAGE_FAULT),
         "the trampoline is writable"
     );
     crate::println!(

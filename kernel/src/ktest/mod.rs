@@ -8,6 +8,7 @@ mod frames;
 pub mod harts;
 mod mmu;
 mod procs;
+mod raw;
 mod stacks;
 
 use crate::{exit, println};

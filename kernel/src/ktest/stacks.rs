@@ -1,6 +1,7 @@
 //! Kernel stacks mapped and unmapped at run time for every slot, frames back to the baseline.
 
 use super::harts::Remote;
+use super::raw::{load_word, store_word};
 use super::{Outcome, check};
 use crate::mem::{FRAMES, TABLE, stacks};
 use crate::sched;
@@ -24,14 +25,15 @@ pub fn map_and_unmap_every_slot() -> Outcome {
                 pages.start().start().as_usize(),
                 top.as_usize() - size_of::<usize>(),
             );
-            // SAFETY: both words lie in the stack just mapped R+W, which nothing else uses.
-            unsafe {
-                core::ptr::with_exposed_provenance_mut::<usize>(low).write_volatile(slot);
-                core::ptr::with_exposed_provenance_mut::<usize>(high).write_volatile(!slot);
-            }
+            // Through the stack's own addresses: the MMU is what is tested.
+            let stored = (store_word(low, slot), store_word(high, !slot));
+            check!(
+                stored == (None, None),
+                "slot {slot}: storing faulted: {stored:?}"
+            );
             let guard = stacks::guard_below(slot).ok_or(())?;
             check!(
-                table.lock().table().translate(guard.start()).is_none(),
+                table.lock().page_table().translate(guard.start()).is_none(),
                 "slot {slot}: guard page mapped"
             );
         }
@@ -42,11 +44,10 @@ pub fn map_and_unmap_every_slot() -> Outcome {
         for slot in 0..stacks::slots() {
             let pages = stacks::stack_pages(slot).ok_or(())?;
             let low = pages.start().start().as_usize();
-            // SAFETY: still mapped: written above.
-            let word = unsafe { core::ptr::with_exposed_provenance::<usize>(low).read_volatile() };
+            let word = load_word(low);
             check!(
-                word == slot,
-                "slot {slot}: bottom word {word:#x} (stacks overlap?)"
+                word == Ok(slot),
+                "slot {slot}: bottom word {word:x?} (stacks overlap?)"
             );
             stacks::unmap_stack(slot).map_err(|e| crate::println!("    unmap slot {slot}: {e}"))?;
         }
@@ -82,8 +83,9 @@ pub fn read_slot_remotely(flush_first: bool) {
         return;
     };
     let at = pages.start().start().as_usize();
-    // SAFETY: the boot hart keeps the slot mapped R+W while it asks for this read.
-    let word = unsafe { core::ptr::with_exposed_provenance::<usize>(at).read_volatile() };
+    // The boot hart keeps the slot mapped R+W while it asks for this read; a fault is a
+    // failed read, reported as a value no stamp has.
+    let word = load_word(at).unwrap_or(usize::MAX);
     READ_BACK.store(word, Ordering::Release);
 }
 
@@ -113,10 +115,10 @@ pub fn recycled_slot_is_seen_fresh_on_another_hart() -> Outcome {
     stacks::unmap_stack(RECYCLED_SLOT).map_err(|e| crate::println!("    unmap: {e}"))?;
     sched::stack_unmapped();
     let held = frames
-        .alloc()
+        .allocate_owned()
         .map_err(|_| crate::println!("    out of frames"))?;
     let held2 = frames
-        .alloc()
+        .allocate_owned()
         .map_err(|_| crate::println!("    out of frames"))?;
     let second = stamp_new_stack(0x0dd_0002)?;
     check!(first != second, "the slot got its old frame back");
@@ -132,11 +134,7 @@ pub fn recycled_slot_is_seen_fresh_on_another_hart() -> Outcome {
     let with_flush = READ_BACK.load(Ordering::Acquire);
     stacks::unmap_stack(RECYCLED_SLOT).map_err(|e| crate::println!("    unmap: {e}"))?;
     sched::stack_unmapped();
-    // SAFETY: allocated above for this test, not used after this.
-    unsafe {
-        let _ = frames.free(held);
-        let _ = frames.free(held2);
-    }
+    drop((held, held2));
     check!(
         with_flush == 0x0dd_0002,
         "hart {other} read {with_flush:#x} after the flush, expected the new stack's 0xdd0002"
@@ -163,9 +161,12 @@ fn stamp_new_stack(value: usize) -> Result<u64, ()> {
     stacks::map_stack(RECYCLED_SLOT).map_err(|e| crate::println!("    map: {e}"))?;
     let pages = stacks::stack_pages(RECYCLED_SLOT).ok_or(())?;
     let at = pages.start().start();
-    // SAFETY: the slot was just mapped R+W with frames nothing else uses.
-    unsafe { core::ptr::with_exposed_provenance_mut::<usize>(at.as_usize()).write_volatile(value) };
+    let stored = store_word(at.as_usize(), value);
+    check!(
+        stored.is_none(),
+        "storing into the fresh stack faulted: {stored:x?}"
+    );
     let table = TABLE.get().ok_or(())?;
-    let pa = table.lock().table().translate(at).ok_or(())?.pa;
+    let pa = table.lock().page_table().translate(at).ok_or(())?.pa;
     Ok(pa.as_u64())
 }

@@ -74,7 +74,7 @@ pub fn kernel_map_frames() -> (usize, usize) {
         .filter(|&slot| space.is_stack_mapped(slot))
         .map(|slot| space.stack_pages(slot).map_or(0, |p| p.count()))
         .sum();
-    (space.table().table_frames(), stacks)
+    (space.page_table().table_frames(), stacks)
 }
 
 /// Keeps physical memory for the kernel's lifetime (once, at boot).
@@ -94,11 +94,18 @@ pub fn keep_top(trampoline: rvmm::Frame, satp: usize) {
 pub fn identity(info: &BootInfo, image: &Image) -> Option<Identity> {
     let top = info.ram.as_slice().iter().map(|r| r.end()).max()?;
     let covers = PhysRange::new(image.whole.end(), top).ok()?;
-    // SAFETY: before paging VA = PA for all memory; after, the kernel map gives every RAM byte
-    // above the image R+W at its own address (build.rs), in the one table all harts use, but
-    // the device tree's pages, which are R: they are reserved, so neither kalloc nor a page
-    // table ever writes them through this value. RAM
-    // handed over by QEMU is exposed to provenance like any memory outside Rust's objects.
+    // SAFETY: 1. before paging VA = PA for all memory; after, the kernel map gives every RAM
+    // byte above the image R+W at its own address (build.rs), in the one table all harts use,
+    // but the device tree's pages, which are R: they are reserved, so neither kalloc nor a
+    // page table ever writes them through this value. RAM handed over by QEMU is exposed to
+    // provenance like any memory outside Rust's objects.
+    // 2. Above the image, RAM is untyped: the kernel's statics and boot stacks are in the
+    // image, there is no heap, and every RAM byte holds some value. Two kinds of frames hold
+    // Rust objects for a while, and neither is named to this value meanwhile: the device tree,
+    // which the kernel reads through references (reserved: kalloc never hands it out, no table
+    // maps it as data); and a kernel stack a hart runs on (its frames are owned leaves of the
+    // kernel map, zeroed by `map_stack` before a hart uses them and freed by `unmap_stack`
+    // after; nothing else names them).
     Some(unsafe { Identity::new(covers) })
 }
 
@@ -106,8 +113,9 @@ pub fn identity(info: &BootInfo, image: &Image) -> Option<Identity> {
 /// the tree reserves.
 pub const MAX_RESERVED: usize = 3 + crate::boot::dtb::MAX_RANGES;
 
-/// Ranges inside RAM that kalloc must not hand out: the kernel image, the device tree, the
-/// program archive and what the device tree reserves.
+/// Ranges inside RAM that kalloc must not hand out and the kernel map gives no R+W: the kernel
+/// image, the device tree, the program archive and what the device tree reserves. The one list
+/// both use.
 pub fn reserved(info: &BootInfo, image: &Image) -> Few<PhysRange, MAX_RESERVED> {
     let mut out = Few::new(NO_RANGE);
     for r in [image.whole, info.dtb]
@@ -115,8 +123,10 @@ pub fn reserved(info: &BootInfo, image: &Image) -> Few<PhysRange, MAX_RESERVED> 
         .chain(info.initrd.as_ref())
         .chain(info.reserved.as_slice())
     {
-        // Capacity is the image, the device tree and every reserved range the tree may hold.
-        let _ = out.push(*r);
+        let room = out.push(*r);
+        room.expect(
+            "MAX_RESERVED counts the image, the device tree, the archive and its reserved ranges",
+        );
     }
     out
 }

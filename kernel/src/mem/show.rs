@@ -21,15 +21,17 @@ pub fn rows(mut f: impl FnMut(KmapRow)) -> usize {
     let space = table.lock();
     let mut count = 0;
     for row in space.describe() {
-        let bit = |p: Perms, b: u32| if row.perms.contains(p) { b } else { 0 };
+        let m = row.mapping;
+        let bit = |p: Perms, b: u32| if m.perms.contains(p) { b } else { 0 };
         let mut what = Name::default();
         let mut w = NameWriter(&mut what, 0);
-        let _ = core::fmt::write(&mut w, format_args!("{}", row.what));
+        let written = core::fmt::write(&mut w, format_args!("{}", row.what));
+        written.expect("`NameWriter` cuts instead of refusing");
         f(KmapRow {
-            va: row.va.as_u64(),
-            pa: row.pa.as_u64(),
-            len: row.len,
-            page_size: row.page_size.bytes(),
+            va: m.va.as_u64(),
+            pa: m.pa.as_u64(),
+            len: m.len,
+            page_size: m.size.bytes(),
             perms: bit(Perms::R, perm::R) | bit(Perms::W, perm::W) | bit(Perms::X, perm::X),
             _pad: 0,
             what,
@@ -59,7 +61,7 @@ impl core::fmt::Write for NameWriter<'_> {
 pub fn print_map(satp: usize) {
     let root = TABLE
         .get()
-        .map_or(0, |t| t.lock().table().root().start().as_u64());
+        .map_or(0, |t| t.lock().page_table().root().start().as_u64());
     println!(
         "kernel map ({}, root table at {root:#x}, satp {satp:#x}):",
         KernelMode::NAME

@@ -3,7 +3,7 @@
 
 use super::{FRAMES, TABLE};
 use rvmm::addr::{Page, PageRange, VirtAddr};
-use rvmm::space::kernel::StackError;
+use rvmm::space::kernel::{MapStackError, UnmapStackError};
 use rvmm::tlb::Sfence;
 
 /// How many slots the kernel map has room for (0 before it is built).
@@ -23,8 +23,7 @@ pub fn stack_top(slot: usize) -> Option<VirtAddr> {
 
 /// The guard page under `slot`'s stack.
 pub fn guard_below(slot: usize) -> Option<Page> {
-    let pages = stack_pages(slot)?;
-    Page::from_number(pages.start().number().checked_sub(1)?).ok()
+    TABLE.get()?.lock().stack_guard(slot)
 }
 
 /// Whether `addr` lies in the guard page under some slot's stack (for fault reports). Does not
@@ -33,35 +32,34 @@ pub fn is_guard(addr: usize) -> bool {
     let Some(table) = TABLE.get().and_then(|t| t.try_lock()) else {
         return false;
     };
-    let page = Page::containing(VirtAddr::new(addr).unwrap_or_default());
-    (0..table.stack_slots()).any(|slot| {
-        table
-            .stack_pages(slot)
-            .is_some_and(|p| p.start().number().checked_sub(1) == Some(page.number()))
-    })
+    let Ok(va) = VirtAddr::new(addr) else {
+        return false;
+    };
+    let page = Page::containing(va);
+    (0..table.stack_slots()).any(|slot| table.stack_guard(slot) == Some(page))
 }
 
-/// Maps `slot`'s stack with fresh frames and returns its top. The flush goes to this hart's
-/// TLB; other harts flush before they next run a process (the scheduler's stack epoch).
-pub fn map_stack(slot: usize) -> Result<VirtAddr, StackError> {
-    let (frames, table) = (FRAMES.get(), TABLE.get());
-    let (Some(frames), Some(table)) = (frames, table) else {
-        return Err(StackError::BadSlot { slot, slots: 0 });
+/// Maps `slot`'s stack with fresh zeroed frames and returns its top. The flush goes to this
+/// hart's TLB; other harts flush before they next run a process (the scheduler's stack epoch:
+/// a slot recycled from an exited process may still sit in their TLBs). Before boot made the
+/// map there are no slots.
+pub fn map_stack(slot: usize) -> Result<VirtAddr, MapStackError> {
+    let (Some(mut frames), Some(table)) = (FRAMES.get(), TABLE.get()) else {
+        return Err(MapStackError::BadSlot { slot, slots: 0 });
     };
-    let (top, flush) = table.lock().map_stack(slot, &mut &*frames)?;
+    let (top, flush) = table.lock().map_stack(slot, &mut frames)?;
     flush.apply(&mut Sfence);
     Ok(top)
 }
 
 /// Unmaps `slot`'s stack and gives its frames (and emptied table frames) back.
-pub fn unmap_stack(slot: usize) -> Result<(), StackError> {
-    let (frames, table) = (FRAMES.get(), TABLE.get());
-    let (Some(frames), Some(table)) = (frames, table) else {
-        return Err(StackError::BadSlot { slot, slots: 0 });
+pub fn unmap_stack(slot: usize) -> Result<(), UnmapStackError> {
+    let (Some(mut frames), Some(table)) = (FRAMES.get(), TABLE.get()) else {
+        return Err(UnmapStackError::BadSlot { slot, slots: 0 });
     };
     table
         .lock()
-        .unmap_stack(slot, &mut &*frames)?
+        .unmap_stack(slot, &mut frames)?
         .apply(&mut Sfence);
     Ok(())
 }

@@ -41,7 +41,7 @@ impl<T> FrameBox<T> {
     /// Moves `value` into a fresh frame; [`OutOfMemory`] (dropping `value`) if none is left.
     pub fn new(value: T) -> Result<Self, OutOfMemory> {
         const { assert!(size_of::<T>() <= PAGE_SIZE && align_of::<T>() <= PAGE_SIZE) };
-        let frame = frames()?.alloc()?;
+        let frame = frames()?.allocate()?;
         let ptr = core::ptr::with_exposed_provenance_mut::<T>(frame.start().as_u64() as usize);
         let value_ptr = NonNull::new(ptr).expect("frame 0 is never RAM on QEMU virt");
         // SAFETY: the frame is fresh from kalloc, so ours alone; RAM is identity-mapped R+W;
@@ -60,7 +60,7 @@ impl<T> FrameBox<T> {
         T: ZeroIsValid,
     {
         const { assert!(size_of::<T>() <= PAGE_SIZE && align_of::<T>() <= PAGE_SIZE) };
-        let frame = frames()?.alloc_zeroed()?;
+        let frame = frames()?.allocate_zeroed()?;
         let ptr = core::ptr::with_exposed_provenance_mut::<T>(frame.start().as_u64() as usize);
         let value = NonNull::new(ptr).expect("frame 0 is never RAM on QEMU virt");
         // The frame is fresh from kalloc (ours alone), zeroed, and all-zero bytes are a valid
@@ -116,7 +116,7 @@ impl<T> Drop for FrameBox<T> {
         let frame = frame.expect("a FrameBox's value sits at the start of its frame");
         if let Ok(frames) = frames() {
             // SAFETY: the frame came from kalloc in `new` and nothing uses it any more.
-            let freed = unsafe { frames.free(frame) };
+            let freed = unsafe { frames.deallocate(frame) };
             freed.expect("a FrameBox's frame is allocated and its own");
         }
     }

@@ -202,7 +202,7 @@ impl Proc {
     /// replaces.
     pub fn install(&self, space: UserSpace) -> Option<UserSpace> {
         let satp = space.satp(0).expect("ASID 0 fits every mode");
-        let trap_frame = space.trap_frame().start().as_u64() as usize;
+        let trap_frame = space.trap_frame().frame().start().as_u64() as usize;
         let old = self.space.lock().replace(space);
         self.satp.store(satp as usize, Ordering::Relaxed);
         self.trap_frame.store(trap_frame, Ordering::Relaxed);

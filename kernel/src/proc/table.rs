@@ -102,7 +102,12 @@ impl ProcTable {
     /// and panics.
     pub fn remove(&mut self, p: ProcRef) {
         let slot = p.slot();
-        assert_eq!(self.slots.0[slot], Some(p), "pid {} is not in its slot", p.pid());
+        assert_eq!(
+            self.slots.0[slot],
+            Some(p),
+            "pid {} is not in its slot",
+            p.pid()
+        );
         let state = p.status.lock().state;
         let off_cpu = !p.on_cpu.load(core::sync::atomic::Ordering::Acquire);
         assert!(

@@ -87,24 +87,24 @@ pub fn regions(p: ProcRef, pid: usize, out: usize, n: usize) -> Result<usize, Er
 }
 
 /// The abi row of one region of a process's map.
-fn row_of(region: &user::Region) -> RegionRow {
+fn row_of(region: &user::RegionRow) -> RegionRow {
     let bit = |p: Perms, b: u32| if region.perms.contains(p) { b } else { 0 };
     let perms = bit(Perms::R, perm::R)
         | bit(Perms::W, perm::W)
         | bit(Perms::X, perm::X)
         | bit(Perms::U, perm::U);
-    let kind = match region.kind {
-        user::RegionKind::Program if region.perms.contains(Perms::X) => RegionKind::Text,
-        user::RegionKind::Program if region.perms.contains(Perms::W) => RegionKind::Data,
-        user::RegionKind::Program => RegionKind::Rodata,
-        user::RegionKind::Heap => RegionKind::Heap,
-        user::RegionKind::Stack => RegionKind::Stack,
-        user::RegionKind::TrapFrame => RegionKind::TrapFrame,
-        user::RegionKind::Trampoline => RegionKind::Trampoline,
+    let kind = match region.what {
+        user::UserRegion::Program if region.perms.contains(Perms::X) => RegionKind::Text,
+        user::UserRegion::Program if region.perms.contains(Perms::W) => RegionKind::Data,
+        user::UserRegion::Program => RegionKind::Rodata,
+        user::UserRegion::Heap => RegionKind::Heap,
+        user::UserRegion::Stack => RegionKind::Stack,
+        user::UserRegion::TrapFrame => RegionKind::TrapFrame,
+        user::UserRegion::Trampoline => RegionKind::Trampoline,
     };
     // Every page of a user region and the trap frame is a frame of the process's own; the
     // trampoline is shared.
-    let resident = if region.kind == user::RegionKind::Trampoline {
+    let resident = if region.what == user::UserRegion::Trampoline {
         0
     } else {
         region.pages

@@ -11,7 +11,7 @@ use crate::arch::{self, ipi};
 use crate::proc::{self, ProcRef};
 use crate::{mem, sched, syscall};
 use abi::{ExitStatus, KillCause};
-use rvmm::space::user::StackError;
+use rvmm::space::user::GrowStackError;
 use rvmm::tlb::Sfence;
 
 /// The kernel's entry from user mode (`uservec` jumps here).
@@ -76,7 +76,7 @@ fn page_fault(p: ProcRef, cause: Cause) {
         Ok(flush) => flush.apply(&mut Sfence),
         // A fault in the guard gap under the stack's floor is a stack that outgrew its limit;
         // anywhere lower it is just a bad address.
-        Err(StackError::BeyondLimit(at)) if in_guard_gap(p, at) => {
+        Err(GrowStackError::BeyondLimit(at)) if in_guard_gap(p, at) => {
             let limit = p
                 .space
                 .lock()

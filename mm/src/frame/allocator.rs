@@ -1,12 +1,12 @@
-//! The shared allocator: init from RAM ranges, `alloc`/`free` under one lock, counters.
+//! The shared allocator: init from RAM ranges, `allocate`/`deallocate` under one lock, counters.
 
 use super::batch::BatchList;
 use super::hart::Slot;
 use super::maps::{self, Listed, NotAllocated, States};
 use super::ranges::usable_runs;
 use super::{FrameSource, FreeError, InitError, Junk, MAX_HARTS, OutOfMemory, Stats};
-use crate::addr::{Frame, PhysAddr, PhysRange};
-use crate::phys::{PhysMem, fill_frame};
+use crate::addr::{Frame, PAGE_SIZE, PhysAddr, PhysRange};
+use crate::phys::{FrameMut, PhysMem};
 use core::convert::Infallible;
 use core::fmt;
 use core::ptr::NonNull;
@@ -27,7 +27,7 @@ impl Shared {
     }
 }
 
-/// The physical frame allocator (`kalloc`/`kfree`): O(1) `alloc` and `free` of 4 KiB frames
+/// The physical frame allocator: O(1) `allocate` and `deallocate` of 4 KiB frames
 /// under one lock `R`, O(1) detection of bad frees, contiguous runs, and per-hart caches
 /// ([`HartCache`](super::HartCache)).
 ///
@@ -46,10 +46,10 @@ impl Shared {
 /// let frames = unsafe { FrameAllocator::new(&arena, &[arena.range()], &[kernel_image], Junk::Fill) }
 ///     .unwrap();
 /// assert_eq!(frames.stats().total, 64 - 5 - 1); // one frame holds the bookkeeping
-/// let f = frames.alloc_zeroed().unwrap();
+/// let f = frames.allocate_zeroed().unwrap();
 /// // SAFETY: `f` came from `frames` and is not used after this.
-/// assert_eq!(unsafe { frames.free(f) }, Ok(()));
-/// assert_eq!(unsafe { frames.free(f) }, Err(FreeError::DoubleFree(f)));
+/// assert_eq!(unsafe { frames.deallocate(f) }, Ok(()));
+/// assert_eq!(unsafe { frames.deallocate(f) }, Err(FreeError::DoubleFree(f)));
 /// ```
 pub struct FrameAllocator<P: PhysMem, R: RawMutex = spin::mutex::SpinMutex<()>> {
     pub(super) mem: P,
@@ -65,7 +65,16 @@ pub struct FrameAllocator<P: PhysMem, R: RawMutex = spin::mutex::SpinMutex<()>> 
     pub(super) slots: [Slot; MAX_HARTS],
 }
 
+/// Why a managed frame has memory: `new` refused `PhysMem`s that do not back every usable frame.
+pub(super) const BACKED: &str = "PhysMem stopped backing a frame it backed at init";
+
+/// Why `FrameSource::deallocate` cannot be refused: its caller promises the frame came from
+/// `allocate` on this source and was not given back since, which is all the inherent
+/// `deallocate` checks.
+pub(super) const CONTRACT: &str = "FrameSource::deallocate of a frame this source did not hand out";
+
 /// Frame number `n`, which came from a valid `PhysRange` and so is a valid frame.
+#[inline]
 fn frame_number(n: u64) -> Frame {
     match Frame::from_number(n) {
         Ok(f) => f,
@@ -122,7 +131,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         }
         let need = maps::frames_needed(span);
         let mut at = None;
-        let _ = usable_runs::<Infallible>(ram, reserved, |s, e| {
+        let Ok(()) = usable_runs::<Infallible>(ram, reserved, |s, e| {
             at = at.or((e - s >= need).then_some(s));
             Ok(())
         });
@@ -130,10 +139,9 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         if usable == need {
             return Err(InitError::NoMemory);
         }
-        // SAFETY: the frames are usable RAM, backed (checked above) and ours by the contract.
-        let (states, listed) = unsafe { maps::zeroed(&mem, frame_number(at), span) };
+        let (states, listed) = maps::zeroed(&mem, frame_number(at), span);
         let mut list = BatchList::new();
-        let _ = usable_runs::<Infallible>(ram, reserved, |s, e| {
+        let Ok(()) = usable_runs::<Infallible>(ram, reserved, |s, e| {
             for n in (s..e).filter(|n| !(at..at + need).contains(n)) {
                 let i = (n - lo) as u32;
                 states.add_free(&mem, i);
@@ -162,19 +170,26 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     }
 
     /// The frame with index `i`.
+    #[inline]
     pub(super) fn frame(&self, i: u32) -> Frame {
         frame_number(self.base + i as u64)
     }
 
-    /// The memory of managed frame `i`.
+    /// The memory of managed frame `i`: how the free lists reach their nodes. An index outside
+    /// the span can only come from corrupted list bytes; it panics rather than reach a frame
+    /// the allocator does not manage.
     pub(super) fn ptr(&self, i: u32) -> NonNull<u8> {
-        self.frame_ptr(self.frame(i))
+        assert!(
+            u64::from(i) < self.span,
+            "free list corrupted: index beyond the span"
+        );
+        let p = self.mem.frame_ptr(self.frame(i));
+        p.expect(BACKED)
     }
 
-    /// The memory of managed `frame`.
-    fn frame_ptr(&self, frame: Frame) -> NonNull<u8> {
-        let p = self.mem.frame_ptr(frame);
-        p.expect("PhysMem stopped backing a frame it backed at init")
+    /// The physical memory the frames live in, for reading and writing them.
+    pub fn phys(&self) -> &P {
+        &self.mem
     }
 
     /// The index of `frame` if the allocator manages it.
@@ -187,6 +202,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
 
     /// Checks a frame being freed, marks it free, junk-fills it and returns its index. After
     /// this the frame belongs to the caller's list (shared or cached) and must go on it.
+    #[inline]
     pub(super) fn accept(&self, frame: Frame) -> Result<u32, FreeError> {
         let i = match frame.number().checked_sub(self.base) {
             Some(i) if i < self.span => i as u32,
@@ -198,34 +214,64 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
             Err(NotAllocated::Foreign) => return Err(FreeError::Foreign(frame)),
         }
         if self.junk == Junk::Fill {
-            // SAFETY: the caller of `free` gave the frame up; marking it free made it ours.
-            unsafe { fill_frame(self.ptr(i), Junk::FREED) };
+            // SAFETY: marking the frame free made it the allocator's; nothing else touches it.
+            unsafe { self.held(frame) }
+                .fill_bytes(0, PAGE_SIZE, Junk::FREED)
+                .expect("a whole frame");
         }
         Ok(i)
     }
 
-    /// Marks frame `i`, just taken off a list, as allocated and junk-fills it.
+    /// Marks frame `i`, just taken off a list, as allocated and junk-fills it. An index beyond
+    /// the span (corrupted list bytes) panics here instead of naming a frame the allocator does
+    /// not manage.
+    #[inline]
     pub(super) fn hand_out(&self, i: u32) -> Frame {
+        assert!(
+            u64::from(i) < self.span,
+            "free list corrupted: index beyond the span"
+        );
         self.states.mark_allocated(&self.mem, i);
+        let frame = self.frame(i);
         if self.junk == Junk::Fill {
-            // SAFETY: taken off a list, so nobody else holds it.
-            unsafe { fill_frame(self.ptr(i), Junk::ALLOCATED) };
+            // SAFETY: just taken off a list: the allocator's until it returns the frame.
+            unsafe { self.held(frame) }
+                .fill_bytes(0, PAGE_SIZE, Junk::ALLOCATED)
+                .expect("a whole frame");
         }
-        self.frame(i)
+        frame
     }
 
     /// Fills a frame the caller just allocated with zeroes.
     pub(super) fn zero(&self, frame: Frame) -> Frame {
         // SAFETY: the caller just allocated the frame and has not handed it on.
-        unsafe { fill_frame(self.frame_ptr(frame), 0) };
+        unsafe { self.held(frame) }.zero();
         frame
     }
 
+    /// A view of managed `frame`'s bytes.
+    ///
+    /// # Safety
+    /// As for [`FrameMut::new`]: the frame is the caller's alone for the view's life (it is
+    /// free and the allocator's, or just allocated and not handed on).
+    unsafe fn held(&self, frame: Frame) -> FrameMut<'_> {
+        // SAFETY: the caller's contract is `FrameMut::new`'s.
+        unsafe { FrameMut::new(&self.mem, frame) }.expect(BACKED)
+    }
+
+    /// One frame from the shared list, with the token that owns it: the frame's bytes are
+    /// reachable through [`OwnedFrame::bytes`], and dropping the token gives it back.
+    pub fn allocate_owned(&self) -> Result<OwnedFrame<'_, P, R>, OutOfMemory> {
+        let frame = self.allocate()?;
+        Ok(OwnedFrame { owner: self, frame })
+    }
+
     /// One frame from the shared list.
-    pub fn alloc(&self) -> Result<Frame, OutOfMemory> {
+    #[inline]
+    pub fn allocate(&self) -> Result<Frame, OutOfMemory> {
         let i = {
             let mut s = self.shared.lock();
-            let i = s.list.pop().ok_or(OutOfMemory)?;
+            let i = s.list.pop(&|i| self.ptr(i)).ok_or(OutOfMemory)?;
             s.note_low();
             i
         };
@@ -233,8 +279,8 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     }
 
     /// One frame filled with zeroes.
-    pub fn alloc_zeroed(&self) -> Result<Frame, OutOfMemory> {
-        self.alloc().map(|f| self.zero(f))
+    pub fn allocate_zeroed(&self) -> Result<Frame, OutOfMemory> {
+        self.allocate().map(|f| self.zero(f))
     }
 
     /// Gives `frame` back to the shared list. A foreign or already free frame is refused with
@@ -243,21 +289,22 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     /// # Safety
     /// The caller owns `frame` (it was allocated here and not freed since) and does not use it
     /// after this call. Breaking this is still refused where detectable (double free).
-    pub unsafe fn free(&self, frame: Frame) -> Result<(), FreeError> {
+    #[inline]
+    pub unsafe fn deallocate(&self, frame: Frame) -> Result<(), FreeError> {
         let i = self.accept(frame)?;
         // SAFETY: `accept` made the frame ours; it goes on the list and nowhere else.
         unsafe { self.shared.lock().list.push(i, || self.ptr(i)) };
         Ok(())
     }
 
-    /// As [`free`](Self::free), for a raw address, which must be the start of a frame.
+    /// As [`deallocate`](Self::deallocate), for a raw address, which must be the start of a frame.
     ///
     /// # Safety
-    /// As for [`free`](Self::free).
-    pub unsafe fn free_addr(&self, addr: PhysAddr) -> Result<(), FreeError> {
+    /// As for [`deallocate`](Self::deallocate).
+    pub unsafe fn deallocate_addr(&self, addr: PhysAddr) -> Result<(), FreeError> {
         let frame = Frame::from_start(addr).map_err(|_| FreeError::Unaligned(addr))?;
         // SAFETY: the caller's contract is passed on unchanged.
-        unsafe { self.free(frame) }
+        unsafe { self.deallocate(frame) }
     }
 
     /// The counters. `free` is a snapshot: hart caches change it without the lock.
@@ -273,7 +320,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     }
 
     /// The frames holding the allocator's bookkeeping: the first one and how many. They are
-    /// taken from the RAM given at init and are foreign to `free`.
+    /// taken from the RAM given at init and are foreign to `deallocate`.
     pub fn bookkeeping_frames(&self) -> (Frame, usize) {
         self.bookkeeping
     }
@@ -290,16 +337,69 @@ impl<P: PhysMem, R: RawMutex> fmt::Debug for FrameAllocator<P, R> {
     }
 }
 
-// SAFETY: `alloc` returns frames taken off the list and marked allocated, so no
+// SAFETY: `allocate` returns frames taken off the list and marked allocated, so no
 // one else gets them until they are freed; all of them are backed by the allocator's `P`.
 unsafe impl<P: PhysMem, R: RawMutex> FrameSource for &FrameAllocator<P, R> {
     fn allocate(&mut self) -> Result<Frame, OutOfMemory> {
-        self.alloc()
+        FrameAllocator::allocate(self)
     }
 
     unsafe fn deallocate(&mut self, frame: Frame) {
-        // SAFETY: the caller's contract (frame from `allocate`, unused after) is `free`'s.
-        // A detected misuse is refused with the state unchanged; there is no one to tell.
-        let _ = unsafe { self.free(frame) };
+        // SAFETY: the caller's contract (frame from `allocate`, unused after) is the inherent
+        // `deallocate`'s.
+        let freed = unsafe { FrameAllocator::deallocate(self, frame) };
+        freed.expect(CONTRACT);
+    }
+}
+
+/// A frame from [`FrameAllocator::allocate_owned`]: while the token lives the frame is its
+/// holder's alone, so its bytes can be read and written safely; dropping the token frees it.
+pub struct OwnedFrame<'a, P: PhysMem, R: RawMutex = spin::mutex::SpinMutex<()>> {
+    owner: &'a FrameAllocator<P, R>,
+    frame: Frame,
+}
+
+impl<'a, P: PhysMem, R: RawMutex> OwnedFrame<'a, P, R> {
+    /// Which frame this is.
+    pub fn frame(&self) -> Frame {
+        self.frame
+    }
+
+    /// The frame's bytes.
+    pub fn bytes(&mut self) -> FrameMut<'_> {
+        // SAFETY: the token is the frame's only owner (allocated for it, freed only by its
+        // drop), and the view borrows the token mutably, so it is the one access meanwhile.
+        unsafe { self.owner.held(self.frame) }
+    }
+
+    /// Gives up the token and keeps the frame allocated: the caller now holds it by number,
+    /// and frees it with the `unsafe` [`FrameAllocator::deallocate`] (or never: a leak).
+    pub fn into_frame(self) -> Frame {
+        let frame = self.frame;
+        core::mem::forget(self);
+        frame
+    }
+
+    /// The token for `frame`, a frame of `owner` that the caller holds by number.
+    ///
+    /// # Safety
+    /// `frame` came from `owner` (allocated, not freed since), and the caller gives up every
+    /// other use of it: from now on the token owns it.
+    pub unsafe fn from_frame(owner: &'a FrameAllocator<P, R>, frame: Frame) -> Self {
+        OwnedFrame { owner, frame }
+    }
+}
+
+impl<P: PhysMem, R: RawMutex> Drop for OwnedFrame<'_, P, R> {
+    fn drop(&mut self) {
+        // SAFETY: the token owned the frame (allocated for it) and nothing uses it after this.
+        let freed = unsafe { self.owner.deallocate(self.frame) };
+        freed.expect("the frame was allocated for this token and is freed once");
+    }
+}
+
+impl<P: PhysMem, R: RawMutex> fmt::Debug for OwnedFrame<'_, P, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OwnedFrame").field(&self.frame).finish()
     }
 }

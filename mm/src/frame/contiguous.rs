@@ -18,7 +18,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     /// `count` physically contiguous frames, the first one's address a multiple of `align`;
     /// returns the first. O(span) under the lock. On failure nothing changes. Frames in hart
     /// caches are not candidates (drop idle caches first if a run matters more).
-    pub fn alloc_contiguous(
+    pub fn allocate_contiguous(
         &self,
         count: NonZeroUsize,
         align: PageSize,
@@ -27,7 +27,8 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         let mut guard = self.shared.lock();
         let s = &mut *guard;
         s.listed.clear_all(mem);
-        s.list.for_each(|i| s.listed.set(mem, i as usize));
+        s.list
+            .for_each(&|i| self.ptr(i), |i| s.listed.set(mem, i as usize));
         let start = self.find_run(&mut s.listed, count.get(), align)?;
         let run = start..start + count.get();
         run.clone().for_each(|i| s.listed.clear(mem, i));
@@ -73,8 +74,12 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     /// an error (the first bad frame) leaves the allocator unchanged.
     ///
     /// # Safety
-    /// As for [`free`](Self::free), for each frame.
-    pub unsafe fn free_contiguous(&self, first: Frame, count: usize) -> Result<(), FreeError> {
+    /// As for [`deallocate`](Self::deallocate), for each frame.
+    pub unsafe fn deallocate_contiguous(
+        &self,
+        first: Frame,
+        count: usize,
+    ) -> Result<(), FreeError> {
         let frame = |k: usize| first.checked_add(k as u64).ok_or(FreeError::Foreign(first));
         for k in 0..count {
             let f = frame(k)?;

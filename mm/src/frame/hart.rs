@@ -70,33 +70,36 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
     }
 
     /// One frame, from the cache; refills from the shared list when the cache is empty.
-    pub fn alloc(&mut self) -> Result<Frame, OutOfMemory> {
+    #[inline]
+    pub fn allocate(&mut self) -> Result<Frame, OutOfMemory> {
         if self.list.count() == 0 {
             let mut s = self.owner.shared.lock();
-            self.list = s.list.take_batch();
+            self.list = s.list.take_batch(&|i| self.owner.ptr(i));
             s.note_low();
             self.publish(); // under the lock, so `stats` never sees the batch in neither place
         }
-        let i = self.list.pop().ok_or(OutOfMemory)?;
+        let i = self.list.pop(&|i| self.owner.ptr(i)).ok_or(OutOfMemory)?;
         self.publish();
         Ok(self.owner.hand_out(i))
     }
 
     /// One frame filled with zeroes.
-    pub fn alloc_zeroed(&mut self) -> Result<Frame, OutOfMemory> {
-        self.alloc().map(|f| self.owner.zero(f))
+    pub fn allocate_zeroed(&mut self) -> Result<Frame, OutOfMemory> {
+        self.allocate().map(|f| self.owner.zero(f))
     }
 
     /// Gives `frame` back to the cache. A foreign or already free frame (wherever it is
     /// cached) is refused with the allocator unchanged.
     ///
     /// # Safety
-    /// As for [`FrameAllocator::free`].
-    pub unsafe fn free(&mut self, frame: Frame) -> Result<(), FreeError> {
+    /// As for [`FrameAllocator::deallocate`].
+    #[inline]
+    pub unsafe fn deallocate(&mut self, frame: Frame) -> Result<(), FreeError> {
         let i = self.owner.accept(frame)?;
         if self.list.head_full() && self.list.has_second() {
             let mut s = self.owner.shared.lock();
-            s.list.append(self.list.take_batch());
+            let node_at = |i| self.owner.ptr(i);
+            s.list.append(self.list.take_batch(&node_at), &node_at);
             self.publish();
         }
         // SAFETY: `accept` made the frame ours; it goes on this cache's list and nowhere else.
@@ -109,8 +112,8 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
 impl<P: PhysMem, R: RawMutex> Drop for HartCache<'_, P, R> {
     fn drop(&mut self) {
         let mut s = self.owner.shared.lock();
-        s.list
-            .append(core::mem::replace(&mut self.list, BatchList::new()));
+        let list = core::mem::replace(&mut self.list, BatchList::new());
+        s.list.append(list, &|i| self.owner.ptr(i));
         self.publish();
         drop(s);
         self.slot.claimed.store(false, Ordering::Release);
@@ -121,12 +124,12 @@ impl<P: PhysMem, R: RawMutex> Drop for HartCache<'_, P, R> {
 // until freed; all are backed by the owner's `P`.
 unsafe impl<P: PhysMem, R: RawMutex> FrameSource for HartCache<'_, P, R> {
     fn allocate(&mut self) -> Result<Frame, OutOfMemory> {
-        self.alloc()
+        HartCache::allocate(self)
     }
 
     unsafe fn deallocate(&mut self, frame: Frame) {
-        // SAFETY: the caller's contract is `free`'s. A detected misuse is refused with the
-        // state unchanged; there is no one to tell.
-        let _ = unsafe { self.free(frame) };
+        // SAFETY: the caller's contract is the inherent `deallocate`'s.
+        let freed = unsafe { HartCache::deallocate(self, frame) };
+        freed.expect(super::allocator::CONTRACT);
     }
 }

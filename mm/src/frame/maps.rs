@@ -1,16 +1,15 @@
 //! The allocator's per-frame maps, kept in frames carved out of the managed RAM.
 //!
 //! [`States`] holds one atomic byte per frame: foreign, allocated or free. A byte rather than a
-//! bit, so that `alloc` marks a frame allocated with a plain store: with bits, neighbours
+//! bit, so that `allocate` marks a frame allocated with a plain store: with bits, neighbours
 //! change the same word concurrently and every update needs an atomic read-modify-write,
-//! which costs ~15 ns on the benchmark machine (`free` still needs one, to catch a double free
-//! race-free). [`Listed`] is a bitmap of scratch space that `alloc_contiguous` fills, under
+//! which costs ~15 ns on the benchmark machine (`deallocate` still needs one, to catch a double free
+//! race-free). [`Listed`] is a bitmap of scratch space that `allocate_contiguous` fills, under
 //! the lock, with the frames on the shared list. Entry `i` is the frame `i` frames above the
 //! lowest managed frame.
 
 use crate::addr::{Frame, PAGE_SIZE};
-use crate::phys::PhysMem;
-use core::ptr::NonNull;
+use crate::phys::{FrameMut, PhysMem};
 use core::sync::atomic::{AtomicU8, Ordering};
 
 const BITS: usize = usize::BITS as usize;
@@ -20,17 +19,17 @@ const FOREIGN: u8 = 0;
 const ALLOCATED: u8 = 1;
 const FREE: u8 = 2;
 
-/// A pointer to byte `offset` of the region starting at frame `first`.
-///
-/// # Panics
-/// If `mem` stops backing a frame it backed at init, which its contract rules out.
-fn byte<P: PhysMem>(mem: &P, first: Frame, offset: usize) -> NonNull<u8> {
+/// The frame holding byte `offset` of the region starting at frame `first`, and the offset
+/// inside it.
+#[inline]
+fn at(first: Frame, offset: usize) -> (Frame, usize) {
     let frame = first.checked_add((offset / PAGE_SIZE) as u64);
-    let base = frame.and_then(|f| mem.frame_ptr(f));
-    let base = base.expect("PhysMem stopped backing the frame allocator's maps");
-    // SAFETY: the offset is below PAGE_SIZE, inside the frame.
-    unsafe { base.add(offset % PAGE_SIZE) }
+    (frame.expect(MAPS), offset % PAGE_SIZE)
 }
+
+/// Why the maps' frames exist and are backed: `new` carved them out of usable RAM that the
+/// `PhysMem` backs, and keeps them for the allocator's life.
+const MAPS: &str = "PhysMem stopped backing the frame allocator's maps";
 
 /// Where `Listed` starts (word aligned, so no word straddles two frames), its length in
 /// words, and the bytes both maps take, for `span` frames.
@@ -47,17 +46,16 @@ pub(super) fn frames_needed(span: u64) -> u64 {
 }
 
 /// Both maps in the `frames_needed(span)` frames from `first`: every frame foreign, no bit
-/// listed.
-///
-/// # Safety
-/// The caller owns those frames for as long as the maps are used, `mem` backs them, and
-/// nothing else uses them.
-pub(super) unsafe fn zeroed<P: PhysMem>(mem: &P, first: Frame, span: u64) -> (States, Listed) {
+/// listed. The caller (the allocator) keeps those frames, which `mem` backs, for as long as
+/// the maps are used, and hands them to no one.
+pub(super) fn zeroed<P: PhysMem>(mem: &P, first: Frame, span: u64) -> (States, Listed) {
     let (listed_at, words, bytes) = layout(span);
     for offset in (0..bytes).step_by(PAGE_SIZE) {
+        let (frame, _) = at(first, offset);
         let len = PAGE_SIZE.min(bytes - offset);
-        // SAFETY: the bytes lie in one of the frames the caller hands over.
-        unsafe { byte(mem, first, offset).write_bytes(0, len) };
+        // SAFETY: one of the maps' frames, which the allocator keeps to itself.
+        let mut map = unsafe { FrameMut::new(mem, frame) }.expect(MAPS);
+        map.fill_bytes(0, len, 0).expect("inside the frame");
     }
     let listed = Listed {
         first,
@@ -80,11 +78,16 @@ pub(super) enum NotAllocated {
 }
 
 impl States {
+    #[inline]
     fn state<P: PhysMem>(&self, mem: &P, i: u32) -> &AtomicU8 {
-        let p = byte(mem, self.first, i as usize);
-        // SAFETY: the byte lives as long as the allocator; after `zeroed` it is only ever
-        // accessed atomically.
-        unsafe { AtomicU8::from_ptr(p.as_ptr()) }
+        let (frame, offset) = at(self.first, i as usize);
+        let base = mem.frame_ptr(frame).expect(MAPS);
+        // SAFETY: offset < PAGE_SIZE, inside the frame, which `frame_ptr` makes valid for
+        // reads and writes; the byte is initialised (zeroed at init) and every bit pattern is
+        // an `AtomicU8`. The maps' frames are the allocator's for its whole life (foreign to
+        // `deallocate`, never handed out), and after `zeroed` the library accesses these bytes only
+        // atomically, through this function.
+        unsafe { AtomicU8::from_ptr(base.as_ptr().add(offset)) }
     }
 
     /// Makes frame `i` managed and free (at init).
@@ -103,6 +106,7 @@ impl States {
     }
 
     /// Marks allocated frame `i` free, atomically: of two racing frees, one fails.
+    #[inline]
     pub fn mark_free<P: PhysMem>(&self, mem: &P, i: u32) -> Result<(), NotAllocated> {
         let swap = self.state(mem, i).compare_exchange(
             ALLOCATED,
@@ -118,13 +122,17 @@ impl States {
     }
 
     /// Marks free frame `i`, just taken off a list by its only owner, allocated. A plain store:
-    /// no one else changes this byte meanwhile (a racing bad free sees FREE and fails).
+    /// no one else changes this byte meanwhile (a racing bad free sees FREE and fails). Not a
+    /// load as well: on a cold allocation the state byte's line is cold too, and a load waits
+    /// for it where a store does not (a check here cost 4 ns per cold allocation from a hart
+    /// cache).
+    #[inline]
     pub fn mark_allocated<P: PhysMem>(&self, mem: &P, i: u32) {
         let state = self.state(mem, i);
         debug_assert_eq!(
             state.load(Ordering::Relaxed),
             FREE,
-            "a listed frame was not free"
+            "a listed frame is not free"
         );
         state.store(ALLOCATED, Ordering::Release);
     }
@@ -139,20 +147,29 @@ pub(super) struct Listed {
 }
 
 impl Listed {
-    fn word<P: PhysMem>(&mut self, mem: &P, w: usize) -> NonNull<usize> {
-        byte(mem, self.first, self.offset + w * size_of::<usize>()).cast()
+    /// Where word `w` lives: word aligned, so it never straddles two frames (see `layout`).
+    fn word(&self, w: usize) -> (Frame, usize) {
+        at(self.first, self.offset + w * size_of::<usize>())
+    }
+
+    /// The frame holding word `w`, and the word's offset in it.
+    fn view<'m, P: PhysMem>(&mut self, mem: &'m P, w: usize) -> (FrameMut<'m>, usize) {
+        let (frame, offset) = self.word(w);
+        // SAFETY: one of the maps' frames, which the allocator keeps to itself; its listed
+        // words are reached only through the one `Listed`, borrowed mutably (under the lock).
+        (unsafe { FrameMut::new(mem, frame) }.expect(MAPS), offset)
     }
 
     fn get_word<P: PhysMem>(&mut self, mem: &P, w: usize) -> usize {
-        // SAFETY: the listed words are reached only through the one `Listed`, borrowed
-        // mutably; they are word aligned (see `layout`).
-        unsafe { self.word(mem, w).read() }
+        let (map, offset) = self.view(mem, w);
+        map.read_word(offset).expect("a word inside the frame")
     }
 
     fn update<P: PhysMem>(&mut self, mem: &P, i: usize, f: impl FnOnce(usize) -> usize) {
-        let p = self.word(mem, i / BITS);
-        // SAFETY: as in `get_word`.
-        unsafe { p.write(f(p.read())) }
+        let (mut map, offset) = self.view(mem, i / BITS);
+        let w = map.read_word(offset).expect("a word inside the frame");
+        map.write_word(offset, f(w))
+            .expect("a word inside the frame");
     }
 
     /// Clears every bit.

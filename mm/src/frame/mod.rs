@@ -1,10 +1,10 @@
-//! Physical frames: `kalloc`/`kfree`, and where page tables and address spaces get them.
+//! Physical frames: the allocator, and where page tables and address spaces get them.
 //!
 //! [`FrameAllocator`] hands out 4 KiB frames from a list kept inside the free frames themselves
 //! (no heap): each frame on the list is a *batch* holding up to ~1020 other free frame numbers,
 //! so a pop reads a number from a hot array instead of a cold frame. A state byte per frame,
 //! carved out of the managed RAM, makes bad frees (foreign frame, double free) typed errors in
-//! O(1); a scratch bitmap lets [`FrameAllocator::alloc_contiguous`] find runs. [`HartCache`] is a per-hart cache in front of
+//! O(1); a scratch bitmap lets [`FrameAllocator::allocate_contiguous`] find runs. [`HartCache`] is a per-hart cache in front of
 //! the shared list that allocates and frees without taking the lock.
 
 mod allocator;
@@ -14,7 +14,7 @@ mod hart;
 mod maps;
 mod ranges;
 
-pub use allocator::FrameAllocator;
+pub use allocator::{FrameAllocator, OwnedFrame};
 pub use hart::{HartCache, MAX_HARTS};
 
 /// Frames in one full batch: the node frame and the free frame numbers it holds (1,021; 15
@@ -33,6 +33,8 @@ impl fmt::Display for OutOfMemory {
         f.write_str("out of physical frames")
     }
 }
+
+impl core::error::Error for OutOfMemory {}
 
 /// A source of 4 KiB frames for page tables and address spaces.
 ///
@@ -87,6 +89,8 @@ impl fmt::Display for FreeError {
     }
 }
 
+impl core::error::Error for FreeError {}
+
 /// Why [`FrameAllocator::new`] refused its ranges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InitError {
@@ -124,20 +128,22 @@ impl fmt::Display for InitError {
     }
 }
 
+impl core::error::Error for InitError {}
+
 /// Debug aid: whether frames are filled with junk when freed and when handed out, so a use
 /// after free or a read of uninitialised memory shows up as garbage instead of stale data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Junk {
     /// Leave frame contents alone (fastest; benchmarks use this).
     Off,
-    /// Fill with [`Junk::FREED`] on free and [`Junk::ALLOCATED`] on allocation, as xv6 does.
+    /// Fill with [`Junk::FREED`] on free and [`Junk::ALLOCATED`] on allocation.
     Fill,
 }
 
 impl Junk {
     /// The byte a freed frame is filled with.
     pub const FREED: u8 = 0x01;
-    /// The byte a newly allocated frame is filled with (`alloc_zeroed` then zeroes it).
+    /// The byte a newly allocated frame is filled with (`allocate_zeroed` then zeroes it).
     pub const ALLOCATED: u8 = 0x05;
 }
 

@@ -1,39 +1,36 @@
-//! Changing a table: map, unmap, protect, and the superpage splits they need.
+//! Changing a table: map, unmap, protect.
 //!
 //! Each operation either completes or leaves the tree exactly as it found it: `map` undoes the
 //! leaves it wrote (and with them the tables it created, since empty tables are pruned), and
 //! `unmap`/`protect` do their only allocating step, splitting the superpages that straddle the
-//! range's ends, first, undoing the splits if one fails.
+//! range's ends (`split.rs`), first, undoing the splits if one fails. An operation on an empty
+//! range names no page and changes nothing.
 
+use super::error::{Blocked, MapError, ProtectError, UnmapError};
 use super::mode::{MAX_LEVELS, Mode};
-use super::pte::{Perms, Pte, PteKind};
+use super::pte::{Perms, Pte, PteFlags, PteKind};
 use super::table::{PageTable, index};
-use super::{Error, Mapping, PageSizes};
-use crate::addr::{PageRange, PhysAddr, VirtAddr};
+use super::{Mapping, PageSizes};
+use crate::addr::{Frame, PageRange, PageSize, PhysAddr, VirtAddr};
 use crate::frame::FrameSource;
 use crate::phys::PhysMem;
 use crate::tlb::Flush;
 
 /// Whether `visit` frees the tables it leaves empty.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Prune {
+pub(super) enum Prune {
     Yes,
     No,
 }
 
-/// Superpage splits done so far by one operation, so they can be undone.
-struct Splits {
-    done: [(crate::addr::Frame, usize, Pte); 2 * (MAX_LEVELS - 1)],
-    len: usize,
-}
-
 impl<M: Mode, P: PhysMem> PageTable<M, P> {
     /// Maps `pages` to the physical range starting at `pa` with `perms`, using the page sizes
-    /// `sizes` allows.
+    /// `sizes` allows. The frames behind the range stay their owner's: `unmap` and `destroy`
+    /// never give them back.
     ///
     /// Fails without changing anything on: a range beyond the mode's top, a `pa` that is not
     /// 4 KiB aligned or beyond the mode's physical reach, illegal permissions, a page that is
-    /// already mapped ([`Error::AlreadyMapped`] names the mapping found), or running out of
+    /// already mapped ([`MapError::AlreadyMapped`] names the mapping found), or running out of
     /// frames for tables.
     pub fn map(
         &mut self,
@@ -42,75 +39,67 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         perms: Perms,
         sizes: PageSizes,
         frames: &mut impl FrameSource,
-    ) -> Result<Flush, Error> {
-        let (start, end) = self.bounds(pages)?;
+    ) -> Result<Flush, MapError> {
+        let (start, end) = self.bounds(pages).map_err(MapError::VirtOutOfRange)?;
         if !perms.is_legal_leaf() {
-            return Err(Error::IllegalPerms(perms));
+            return Err(MapError::IllegalPerms(perms));
         }
-        if !pa.is_aligned(crate::addr::PageSize::Size4KiB) {
-            return Err(Error::UnalignedPhys(pa));
+        if !pa.is_aligned(PageSize::Size4KiB) {
+            return Err(MapError::UnalignedPhys(pa));
         }
         let pa_end = pa.as_u64() + (end - start);
         if pa_end > 1 << M::PA_BITS {
-            return Err(Error::PhysOutOfRange(pa));
+            return Err(MapError::PhysOutOfRange(pa));
         }
         let offset = pa.as_u64().wrapping_sub(start);
         let mut va = start;
         while va < end {
             let level = Self::level_for(va, va.wrapping_add(offset), end, sizes);
             if let Err(e) = self.fill(&mut va, end, offset, level, perms, frames) {
-                self.remove(start, va, frames, &mut |_, _, _| {});
-                self.prune_path(va, frames);
-                return Err(e);
+                self.undo_map(start, va, frames);
+                return Err(e.into());
             }
         }
         Ok(Flush::pages(pages))
     }
 
-    /// Unmaps every page in `pages` (unmapped pages are skipped) and frees the tables that
-    /// become empty. The frames the leaves pointed to are left alone.
+    /// Unmaps every page in `pages` (unmapped pages are skipped), gives back the frames of
+    /// owned leaves ([`map_new`](Self::map_new)'s) and the tables that become empty. The frames
+    /// of other leaves are left to their owner.
+    ///
+    /// Cutting a superpage that straddles an end of the range splits it first, which needs
+    /// table frames: [`UnmapError::OutOfMemory`] leaves the table unchanged.
     pub fn unmap(
         &mut self,
         pages: PageRange,
         frames: &mut impl FrameSource,
-    ) -> Result<Flush, Error> {
-        self.unmap_with(pages, frames, &mut |_, _, _| {})
+    ) -> Result<Flush, UnmapError> {
+        let (start, end) = self.bounds(pages).map_err(UnmapError::VirtOutOfRange)?;
+        if pages.is_empty() {
+            // Names no page: `split_ends` would still split a superpage around `start`.
+            return Ok(Flush::nothing());
+        }
+        self.split_ends(start, end, frames)?;
+        self.remove(start, end, frames);
+        Ok(Flush::pages(pages))
     }
 
-    /// Like [`unmap`](Self::unmap), and also gives every 4 KiB frame the leaves pointed to back
-    /// to `frames`.
-    ///
-    /// # Safety
-    /// Every frame mapped in `pages` must have come from `frames`, and nothing may use it
-    /// afterwards (no other mapping of it, no kernel pointer to it).
-    pub unsafe fn unmap_and_free(
-        &mut self,
-        pages: PageRange,
-        frames: &mut impl FrameSource,
-    ) -> Result<Flush, Error> {
-        self.unmap_with(pages, frames, &mut |frames, pa, size| {
-            let first = crate::addr::Frame::containing(pa);
-            for k in 0..size.base_pages() as u64 {
-                if let Some(f) = first.checked_add(k) {
-                    // SAFETY: by this function's contract the leaf's frames came from `frames`
-                    // and are unused now that the leaf is gone.
-                    unsafe { frames.deallocate(f) };
-                }
-            }
-        })
-    }
-
-    /// Changes the permissions of every page in `pages` to `perms`. Every page must be mapped;
-    /// otherwise [`Error::NotMapped`] names the first hole and nothing changes.
+    /// Changes the permissions of every page in `pages` to `perms` (owned leaves stay owned).
+    /// Every page must be mapped; otherwise [`ProtectError::NotMapped`] names the first hole
+    /// and nothing changes.
     pub fn protect(
         &mut self,
         pages: PageRange,
         perms: Perms,
         frames: &mut impl FrameSource,
-    ) -> Result<Flush, Error> {
-        let (start, end) = self.bounds(pages)?;
+    ) -> Result<Flush, ProtectError> {
+        let (start, end) = self.bounds(pages).map_err(ProtectError::VirtOutOfRange)?;
         if !perms.is_legal_leaf() {
-            return Err(Error::IllegalPerms(perms));
+            return Err(ProtectError::IllegalPerms(perms));
+        }
+        if pages.is_empty() {
+            // Names no page: nothing to split, nothing to change.
+            return Ok(Flush::nothing());
         }
         let root = self.root();
         let hole = self.visit(
@@ -121,16 +110,16 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             end,
             Prune::No,
             frames,
-            &mut |_, va, _, pte| match pte.kind::<M>() {
+            &mut |va, _, pte| match pte.kind::<M>() {
                 PteKind::Invalid => Err(va.max(start)),
                 _ => Ok(None),
             },
         );
         if let Err(va) = hole {
-            return Err(Error::NotMapped(to_va(va)));
+            return Err(ProtectError::NotMapped(virt(va)));
         }
         self.split_ends(start, end, frames)?;
-        let _ = self.visit(
+        let Ok(()) = self.visit(
             root,
             M::LEVELS - 1,
             0,
@@ -138,47 +127,38 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             end,
             Prune::No,
             frames,
-            &mut |_, _, level, pte| match pte.kind::<M>() {
-                PteKind::Leaf(pa, _) => Ok::<_, ()>(Pte::leaf::<M>(pa, perms, level)),
+            &mut |_, level, pte| match pte.kind::<M>() {
+                PteKind::Leaf(pa, _) => {
+                    let leaf = Pte::leaf::<M>(pa, perms, level).expect("perms and pa are legal");
+                    let owned = Pte(leaf.0 | (pte.0 & Pte::OWNED));
+                    Ok::<_, core::convert::Infallible>(Some(owned))
+                }
                 _ => Ok(None),
             },
         );
         Ok(Flush::pages(pages))
     }
 
-    fn unmap_with<F: FrameSource>(
-        &mut self,
-        pages: PageRange,
-        frames: &mut F,
-        on_leaf: &mut impl FnMut(&mut F, PhysAddr, crate::addr::PageSize),
-    ) -> Result<Flush, Error> {
-        let (start, end) = self.bounds(pages)?;
-        self.split_ends(start, end, frames)?;
-        self.remove(start, end, frames, on_leaf);
-        Ok(Flush::pages(pages))
-    }
-
-    /// The range as `u64` bounds, checked against the mode's top.
-    fn bounds(&self, pages: PageRange) -> Result<(u64, u64), Error> {
+    /// The range as `u64` bounds, or its start if it reaches above the mode's top.
+    pub(super) fn bounds(&self, pages: PageRange) -> Result<(u64, u64), VirtAddr> {
         let (start, end) = (pages.start().start().as_u64(), pages.end_u64());
         if end > M::VA_TOP {
-            return Err(Error::VirtOutOfRange(pages.start().start()));
+            return Err(pages.start().start());
         }
         Ok((start, end))
     }
 
-    /// The largest level whose page size `sizes` allows and that fits at `va`/`pa` before `end`.
+    /// The largest level whose page size `sizes` allows and that fits at `va`/`pa` before `end`:
+    /// a superpage where one fits, else 4 KiB (level 0).
     fn level_for(va: u64, pa: u64, end: u64, sizes: PageSizes) -> usize {
         if sizes == PageSizes::Only4KiB {
             return 0;
         }
-        (0..M::LEVELS)
-            .rev()
-            .find(|&l| {
-                let size = M::LEAF_SIZES[l].bytes();
-                (va | pa) & (size - 1) == 0 && end - va >= size
-            })
-            .unwrap_or(0)
+        let superpage = (1..M::LEVELS).rev().find(|&l| {
+            let size = M::LEAF_SIZES[l].bytes();
+            (va | pa) & (size - 1) == 0 && end - va >= size
+        });
+        superpage.unwrap_or(0)
     }
 
     /// Writes leaves of `level` from `*va` on, as many as fit in one table before `end`; creates
@@ -192,13 +172,14 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         level: usize,
         perms: Perms,
         frames: &mut impl FrameSource,
-    ) -> Result<(), Error> {
-        let table = self.descend(*va, level, frames)?;
+    ) -> Result<(), Blocked> {
+        let (table, _) = self.descend(*va, level, frames)?;
         let table = self.table(table);
         let size = M::LEAF_SIZES[level].bytes();
-        // `map` checked the physical end against the mode's width, so this always succeeds.
-        let pa = PhysAddr::new(va.wrapping_add(offset)).unwrap_or_default();
-        let mut leaf = Pte::leaf::<M>(pa, perms, level).ok_or(Error::PhysOutOfRange(pa))?;
+        // `map` checked the physical end against the mode's width and `perms`, and `level_for`
+        // the alignment, so this leaf is legal.
+        let pa = PhysAddr::new(va.wrapping_add(offset)).expect("below the mode's reach");
+        let mut leaf = Pte::leaf::<M>(pa, perms, level).expect("a legal leaf");
         // Each next leaf is this one with the PPN one page of `size` further: same permissions,
         // still aligned, and within the mode's width (checked by `map`), so adding to the PPN
         // field spares re-checking all that per entry (the debug assertion re-checks).
@@ -209,9 +190,8 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             }
             let existing = self.get(table, i);
             if existing != Pte::INVALID {
-                return Err(Error::AlreadyMapped(
-                    self.describe(existing, level, *va, frames),
-                ));
+                let found = self.describe(existing, level, *va, frames);
+                return Err(Blocked::AlreadyMapped(found));
             }
             debug_assert_eq!(
                 Some(leaf),
@@ -226,35 +206,39 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         Ok(())
     }
 
-    /// The table at `level` on `va`'s path, creating missing tables above it.
-    fn descend(
+    /// The table at `level` on `va`'s path, creating missing tables above it, and where the
+    /// entry pointing to it lives (table and index; `None` for the root).
+    pub(super) fn descend(
         &mut self,
         va: u64,
         level: usize,
         frames: &mut impl FrameSource,
-    ) -> Result<crate::addr::Frame, Error> {
+    ) -> Result<(Frame, Option<(Frame, usize)>), Blocked> {
         let mut table = self.root();
+        let mut parent = None;
         for l in (level + 1..M::LEVELS).rev() {
             let i = index::<M>(va, l);
             let pte = self.read(table, i);
-            table = match pte.kind::<M>() {
+            let next = match pte.kind::<M>() {
                 PteKind::Table(next) => next,
                 PteKind::Invalid => {
                     let (next, pointer) = self.new_table(frames)?;
-                    self.write(table, i, pointer);
+                    self.set(self.table(table), i, pointer);
                     next
                 }
                 PteKind::Leaf(..) => {
                     let at = va & !(M::LEAF_SIZES[l].bytes() - 1);
-                    return Err(Error::AlreadyMapped(self.describe(pte, l, at, frames)));
+                    return Err(Blocked::AlreadyMapped(self.describe(pte, l, at, frames)));
                 }
             };
+            parent = Some((table, i));
+            table = next;
         }
-        Ok(table)
+        Ok((table, parent))
     }
 
     /// What an occupied entry at `level` for `va` holds: its leaf, or the first leaf below it.
-    fn describe(
+    pub(super) fn describe(
         &mut self,
         pte: Pte,
         level: usize,
@@ -272,7 +256,7 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
                     va + span,
                     Prune::No,
                     frames,
-                    &mut |_, va, l, p| match p.kind::<M>() {
+                    &mut |va, l, p| match p.kind::<M>() {
                         PteKind::Leaf(..) => Err((va, l, p)),
                         _ => Ok(None),
                     },
@@ -281,32 +265,27 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             }
             _ => Some((va, level, pte)),
         };
-        let (va, level, pte) = found.unwrap_or((va, level, pte));
-        let size = M::LEAF_SIZES[level];
-        let (pa, perms) = match pte.kind::<M>() {
-            PteKind::Leaf(pa, perms) => (pa, perms),
-            _ => (PhysAddr::default(), Perms::empty()),
+        // A non-empty table holds a leaf below it (no empty tables: module invariant).
+        let (va, level, pte) = found.expect("an occupied entry leads to a leaf");
+        let PteKind::Leaf(pa, perms) = pte.kind::<M>() else {
+            unreachable!("the search above stops at leaves only")
         };
+        let size = M::LEAF_SIZES[level];
         Mapping {
-            va: to_va(va),
+            va: virt(va),
             pa,
             len: size.bytes(),
             perms,
             size,
+            owned: pte.is_owned(),
         }
     }
 
-    /// Removes every leaf in `[start, end)`, which must not cut a superpage, calling `on_leaf`
-    /// for each, and frees emptied tables.
-    fn remove<F: FrameSource>(
-        &mut self,
-        start: u64,
-        end: u64,
-        frames: &mut F,
-        on_leaf: &mut impl FnMut(&mut F, PhysAddr, crate::addr::PageSize),
-    ) {
+    /// Removes every leaf in `[start, end)`, which must not cut a superpage, giving back the
+    /// frames of owned ones, and frees emptied tables.
+    pub(super) fn remove(&mut self, start: u64, end: u64, frames: &mut impl FrameSource) {
         let root = self.root();
-        let _ = self.visit(
+        let Ok(()) = self.visit(
             root,
             M::LEVELS - 1,
             0,
@@ -314,31 +293,62 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             end,
             Prune::Yes,
             frames,
-            &mut |frames, _, level, pte| match pte.kind::<M>() {
-                PteKind::Leaf(pa, _) => {
-                    on_leaf(frames, pa, M::LEAF_SIZES[level]);
-                    Ok::<_, ()>(Some(Pte::INVALID))
-                }
-                _ => Ok(None),
+            &mut |_, _, pte| {
+                Ok::<_, core::convert::Infallible>(pte.is_leaf().then_some(Pte::INVALID))
             },
         );
     }
 
+    /// Undoes a map that wrote `[start, va)` and stopped at `va`: removes those leaves and the
+    /// tables it created (an empty one may be left on `va`'s path before any leaf went in).
+    pub(super) fn undo_map(&mut self, start: u64, va: u64, frames: &mut impl FrameSource) {
+        self.remove(start, va, frames);
+        self.prune_path(va, frames);
+    }
+
     /// Calls `f` on every leaf or invalid entry overlapping `[start, end)` below `table` (which
-    /// sits at `level` and starts at `table_va`), writing back the entry `f` returns, if any.
-    /// With `Prune::Yes`, tables left empty are freed.
+    /// sits at `level` and starts at `table_va`), writing back the entry `f` returns, if any
+    /// (giving back what the old entry owned and the new one does not keep). With `Prune::Yes`,
+    /// tables left empty are freed.
     #[allow(clippy::too_many_arguments)]
-    fn visit<F: FrameSource, E>(
+    pub(super) fn visit<F: FrameSource, E>(
         &mut self,
-        table: crate::addr::Frame,
+        table: Frame,
         level: usize,
         table_va: u64,
         start: u64,
         end: u64,
         prune: Prune,
         frames: &mut F,
-        f: &mut impl FnMut(&mut F, u64, usize, Pte) -> Result<Option<Pte>, E>,
+        f: &mut impl FnMut(u64, usize, Pte) -> Result<Option<Pte>, E>,
     ) -> Result<(), E> {
+        let at = Walk {
+            table,
+            level,
+            table_va,
+            may_own: false,
+        };
+        self.walk(at, start, end, prune, frames, f)
+    }
+
+    /// `visit` from `at`: `at.may_own` says whether the pointer to this table had
+    /// [`Pte::HOLDS_OWNED`]; without it no entry here is an owned leaf, and writing one back is
+    /// a plain store (the loop the compiler keeps for tables of mapped memory).
+    fn walk<F: FrameSource, E>(
+        &mut self,
+        at: Walk,
+        start: u64,
+        end: u64,
+        prune: Prune,
+        frames: &mut F,
+        f: &mut impl FnMut(u64, usize, Pte) -> Result<Option<Pte>, E>,
+    ) -> Result<(), E> {
+        let Walk {
+            table,
+            level,
+            table_va,
+            may_own,
+        } = at;
         if start >= end {
             return Ok(());
         }
@@ -347,29 +357,36 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         for i in index::<M>(start, level)..=index::<M>(end - 1, level) {
             let entry_va = table_va + i as u64 * size;
             let pte = self.get(t, i);
-            match pte.kind::<M>() {
-                PteKind::Table(child) if level > 0 => {
+            // A pointer (V without R/W/X) above the leaves: the one bit test `Pte::kind` makes.
+            match pte.flags() & Pte::KIND == PteFlags::V && level > 0 {
+                true => {
+                    let child = Frame::from_masked_number(pte.ppn::<M>());
                     let (lo, hi) = (start.max(entry_va), end.min(entry_va + size));
-                    let result = self.visit(child, level - 1, entry_va, lo, hi, prune, frames, f);
+                    let below = Walk {
+                        table: child,
+                        level: level - 1,
+                        table_va: entry_va,
+                        may_own: pte.0 & Pte::HOLDS_OWNED != 0,
+                    };
+                    let result = self.walk(below, lo, hi, prune, frames, f);
                     if prune == Prune::Yes && self.is_empty(child) {
-                        self.set(t, i, Pte::INVALID);
-                        // SAFETY: the empty table frame came from `frames` via `new_table`
-                        // and its only pointer was just cleared.
-                        unsafe { frames.deallocate(child) };
+                        self.replace(t, i, Pte::INVALID, frames);
                     }
                     result?;
                 }
-                _ => {
-                    if let Some(new) = f(frames, entry_va, level, pte)? {
-                        self.set(t, i, new);
-                    }
-                }
+                false => match f(entry_va, level, pte)? {
+                    // An owned leaf's frame may go back to `frames`; other leaves own nothing,
+                    // so the common case is a plain store.
+                    Some(new) if may_own && pte.is_owned() => self.replace(t, i, new, frames),
+                    Some(new) => self.set(t, i, new),
+                    None => {}
+                },
             }
         }
         Ok(())
     }
 
-    /// Frees the empty tables on `va`'s path, bottom up: the ones a failed `fill` created before
+    /// Frees the empty tables on `va`'s path, bottom up: the ones a failed map created before
     /// it wrote a leaf into them. Tables that were there before are never empty (invariant).
     fn prune_path(&mut self, va: u64, frames: &mut impl FrameSource) {
         let mut path = [(self.root(), 0); MAX_LEVELS];
@@ -389,85 +406,25 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         while depth > 0 && self.is_empty(table) {
             depth -= 1;
             let (parent, i) = path[depth];
-            self.write(parent, i, Pte::INVALID);
-            // SAFETY: an empty table below the root was made by `new_table` from `frames`; its
-            // only pointer was just cleared.
-            unsafe { frames.deallocate(table) };
+            self.replace(self.table(parent), i, Pte::INVALID, frames);
             table = parent;
         }
     }
-
-    /// Splits the superpages that straddle `start` or `end`, undoing every split if one fails.
-    fn split_ends(
-        &mut self,
-        start: u64,
-        end: u64,
-        frames: &mut impl FrameSource,
-    ) -> Result<(), Error> {
-        let mut splits = Splits {
-            done: [(self.root(), 0, Pte::INVALID); 2 * (MAX_LEVELS - 1)],
-            len: 0,
-        };
-        let result = self
-            .split_at(start, &mut splits, frames)
-            .and_then(|()| self.split_at(end, &mut splits, frames));
-        if result.is_err() {
-            while splits.len > 0 {
-                splits.len -= 1;
-                let (table, i, old) = splits.done[splits.len];
-                if let PteKind::Table(made) = self.read(table, i).kind::<M>() {
-                    self.write(table, i, old);
-                    // SAFETY: `made` was allocated by this split from `frames`; the entry that
-                    // pointed to it now holds the old superpage again.
-                    unsafe { frames.deallocate(made) };
-                }
-            }
-        }
-        result
-    }
-
-    /// Makes `va` a leaf boundary by splitting the superpage around it into the next smaller
-    /// size, repeatedly, recording each split.
-    fn split_at(
-        &mut self,
-        va: u64,
-        splits: &mut Splits,
-        frames: &mut impl FrameSource,
-    ) -> Result<(), Error> {
-        if va >= M::VA_TOP {
-            return Ok(());
-        }
-        let mut table = self.root();
-        for level in (0..M::LEVELS).rev() {
-            let i = index::<M>(va, level);
-            let pte = self.read(table, i);
-            match pte.kind::<M>() {
-                PteKind::Table(next) => table = next,
-                PteKind::Leaf(pa, perms)
-                    if level > 0 && va & (M::LEAF_SIZES[level].bytes() - 1) != 0 =>
-                {
-                    let (made, pointer) = self.new_table(frames)?;
-                    let sub = M::LEAF_SIZES[level - 1].bytes();
-                    for j in 0..M::ENTRIES {
-                        let part = pa
-                            .checked_add(j as u64 * sub)
-                            .and_then(|p| Pte::leaf::<M>(p, perms, level - 1));
-                        self.write(made, j, part.unwrap_or(Pte::INVALID));
-                    }
-                    self.write(table, i, pointer);
-                    splits.done[splits.len] = (table, i, pte);
-                    splits.len += 1;
-                    table = made;
-                }
-                _ => return Ok(()),
-            }
-        }
-        Ok(())
-    }
 }
 
-/// A `u64` address below the mode's top as a `VirtAddr` (the top fits in `usize`: checked when
-/// the table is created).
-fn to_va(va: u64) -> VirtAddr {
-    VirtAddr::new(va as usize).unwrap_or_default()
+/// Where `walk` is: a table, its level, the first address it maps, and whether the pointer to
+/// it allows owned leaves in it.
+#[derive(Clone, Copy)]
+struct Walk {
+    table: Frame,
+    level: usize,
+    table_va: u64,
+    may_own: bool,
+}
+
+/// A `u64` address below the mode's top as a `VirtAddr`.
+pub(super) fn virt(va: u64) -> VirtAddr {
+    // Every mode's top fits `usize` (checked when a table is created) and lies at or below
+    // `VIRT_TOP` (`mode::check`), so an address below it is a `VirtAddr`.
+    VirtAddr::try_from(va).expect("an address below the mode's top")
 }

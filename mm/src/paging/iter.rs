@@ -4,11 +4,11 @@ use super::Mapping;
 use super::mode::{MAX_LEVELS, Mode};
 use super::pte::PteKind;
 use super::table::PageTable;
-use crate::addr::{Frame, VirtAddr};
+use crate::addr::Frame;
 use crate::phys::PhysMem;
 
-/// Iterator over a table's mappings in address order, adjacent leaves of the same size and
-/// permissions with consecutive physical addresses merged into one [`Mapping`].
+/// Iterator over a table's mappings in address order, adjacent leaves of the same size,
+/// permissions and ownership with consecutive physical addresses merged into one [`Mapping`].
 pub struct Mappings<'a, M: Mode, P: PhysMem> {
     table: &'a PageTable<M, P>,
     /// Per level: the table being scanned, the next index in it, and the VA where it starts.
@@ -68,7 +68,8 @@ impl<M: Mode, P: PhysMem> Mappings<'_, M, P> {
             self.at[self.level].1 += 1;
             let size = M::LEAF_SIZES[self.level];
             let va = base + i as u64 * size.bytes();
-            match self.table.read(table, i).kind::<M>() {
+            let pte = self.table.read(table, i);
+            match pte.kind::<M>() {
                 PteKind::Invalid => {}
                 PteKind::Table(child) if self.level > 0 => {
                     self.level -= 1;
@@ -76,13 +77,13 @@ impl<M: Mode, P: PhysMem> Mappings<'_, M, P> {
                 }
                 PteKind::Table(_) => {}
                 PteKind::Leaf(pa, perms) => {
-                    let va = VirtAddr::new(va as usize).ok()?;
                     return Some(Mapping {
-                        va,
+                        va: super::edit::virt(va),
                         pa,
                         len: size.bytes(),
                         perms,
                         size,
+                        owned: pte.is_owned(),
                     });
                 }
             }
@@ -104,7 +105,8 @@ impl<M: Mode, P: PhysMem> Iterator for Mappings<'_, M, P> {
                     if run.va.as_u64() + run.len == leaf.va.as_u64()
                         && run.pa.as_u64() + run.len == leaf.pa.as_u64()
                         && run.perms == leaf.perms
-                        && run.size == leaf.size =>
+                        && run.size == leaf.size
+                        && run.owned == leaf.owned =>
                 {
                     run.len += leaf.len;
                 }

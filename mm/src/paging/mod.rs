@@ -5,34 +5,48 @@
 //! Frames for tables come from a [`FrameSource`](crate::FrameSource) passed to each call, so
 //! the same table works with the kernel's allocator, a per-hart cache, or a test's failing one.
 //!
+//! A leaf either maps someone else's memory ([`PageTable::map`]: RAM at VA = PA, a device, a
+//! shared trampoline), which the table never frees, or is *owned*: its frame was allocated by
+//! the table itself ([`PageTable::map_new`]: a process's pages, a kernel stack) and goes back
+//! to the frame source when the leaf is unmapped or the table destroyed.
+//!
 //! ```
 //! use rvmm::addr::{PageRange, PhysAddr, VirtAddr};
 //! use rvmm::paging::{PageSizes, PageTable, Perms, Sv39};
 //! # use rvmm::{Frame, FrameSource, OutOfMemory, PhysMem};
-//! # fn demo<P: PhysMem>(phys: P, frames: &mut impl FrameSource) -> Result<(), rvmm::paging::Error> {
+//! # fn demo<P: PhysMem>(phys: P, frames: &mut impl FrameSource) -> Result<(), Box<dyn core::error::Error>> {
 //! let mut table = PageTable::<Sv39, _>::new(phys, frames)?;
 //! let pages = PageRange::new(VirtAddr::new(0x8000_0000)?, 4 << 20)?;
 //! let pa = PhysAddr::new(0x8000_0000)?;
 //! table.map(pages, pa, Perms::RW, PageSizes::Largest, frames)?.ignore(); // not live yet
 //! let t = table.translate(VirtAddr::new(0x8012_3456)?).unwrap();
 //! assert_eq!(t.pa.as_u64(), 0x8012_3456);
+//! // A zeroed page of the table's own, with its first bytes written before it is mapped.
+//! let stack = PageRange::new(VirtAddr::new(0x10_0000)?, 4096)?;
+//! table.map_new(stack, Perms::RW, frames, |_page, mut bytes| {
+//!     bytes.write(0, b"hello").expect("inside the frame");
+//! })?.ignore();
+//! table.unmap(stack, frames)?.ignore(); // gives the page's frame back
 //! table.destroy(frames);
 //! # Ok(()) }
 //! ```
 
 mod edit;
+mod error;
 mod iter;
 mod mode;
+mod owned;
 mod pte;
+mod split;
 mod table;
 
+pub use error::{AsidOutOfRange, MapError, MapNewError, ProtectError, UnmapError};
 pub use iter::Mappings;
 pub use mode::{Mode, Sv32, Sv39};
 pub use pte::{Perms, Pte, PteFlags, PteKind};
 pub use table::PageTable;
 
-use crate::addr::{AddrError, PageSize, PhysAddr, VirtAddr};
-use core::fmt;
+use crate::addr::{PageSize, PhysAddr, VirtAddr};
 
 /// Which page sizes [`PageTable::map`] may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,8 +68,8 @@ pub struct Translation {
     pub size: PageSize,
 }
 
-/// A run of mapped memory: consecutive pages of one size and one set of permissions, whose
-/// physical addresses are consecutive too.
+/// A run of mapped memory: consecutive pages of one size, one set of permissions and one kind
+/// (owned or not), whose physical addresses are consecutive too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mapping {
     /// First virtual address.
@@ -68,59 +82,6 @@ pub struct Mapping {
     pub perms: Perms,
     /// Page size of every leaf in the run.
     pub size: PageSize,
-}
-
-/// Why a page-table operation was refused. The table is unchanged whenever one is returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    /// No frame was left for a table.
-    OutOfMemory,
-    /// The range reaches above the mode's top virtual address.
-    VirtOutOfRange(VirtAddr),
-    /// The physical range reaches beyond what the mode can address.
-    PhysOutOfRange(PhysAddr),
-    /// The physical address is not 4 KiB aligned.
-    UnalignedPhys(PhysAddr),
-    /// The permissions make no legal leaf (none of R/W/X, or W without R).
-    IllegalPerms(Perms),
-    /// Part of the range is already mapped; this is the mapping found there.
-    AlreadyMapped(Mapping),
-    /// Part of the range is not mapped (operations that need every page mapped).
-    NotMapped(VirtAddr),
-    /// The ASID does not fit the mode's `satp.ASID` field.
-    AsidOutOfRange(u16),
-    /// An address argument was malformed.
-    Addr(AddrError),
-}
-
-impl From<AddrError> for Error {
-    fn from(e: AddrError) -> Self {
-        Error::Addr(e)
-    }
-}
-
-impl From<crate::frame::OutOfMemory> for Error {
-    fn from(_: crate::frame::OutOfMemory) -> Self {
-        Error::OutOfMemory
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::OutOfMemory => f.write_str("out of frames for page tables"),
-            Error::VirtOutOfRange(va) => write!(f, "{va:?}: range beyond the mode's top"),
-            Error::PhysOutOfRange(pa) => write!(f, "{pa:?}: beyond the mode's physical reach"),
-            Error::UnalignedPhys(pa) => write!(f, "{pa:?} is not 4 KiB aligned"),
-            Error::IllegalPerms(p) => write!(f, "{p:?} is not a legal leaf"),
-            Error::AlreadyMapped(m) => write!(
-                f,
-                "already mapped: {:?} -> {:?} ({} page, {:?})",
-                m.va, m.pa, m.size, m.perms
-            ),
-            Error::NotMapped(va) => write!(f, "{va:?} is not mapped"),
-            Error::AsidOutOfRange(a) => write!(f, "ASID {a} too wide for the mode"),
-            Error::Addr(e) => write!(f, "{e}"),
-        }
-    }
+    /// Whether the table owns the run's frames ([`PageTable::map_new`]'s pages).
+    pub owned: bool,
 }

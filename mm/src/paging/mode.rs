@@ -36,7 +36,7 @@ pub trait Mode: Copy + Debug + Default + Send + Sync + 'static {
 /// Sv39: three levels of 512 eight-byte entries; 4 KiB, 2 MiB and 1 GiB pages; 56-bit PA.
 ///
 /// Only the lower half of the 39-bit space is used (`VA_TOP` = 2^38): addresses need no sign
-/// extension and the trampoline sits in the page just below 2^38 (DESIGN.md).
+/// extension and the trampoline sits in the page just below 2^38.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sv39;
 
@@ -82,6 +82,8 @@ pub(crate) const fn check<M: Mode>() {
     assert!(M::ENTRY_BYTES == 8 || M::ENTRY_BYTES == 4);
     assert!(12 + M::INDEX_BITS * M::LEVELS as u32 >= 64 - M::VA_TOP.leading_zeros() - 1);
     assert!(M::VA_TOP <= crate::addr::VIRT_TOP && M::VA_TOP.is_power_of_two());
+    // Every PPN the mode can hold names a frame (`Pte::kind` relies on it).
+    assert!(M::PA_BITS <= crate::addr::PHYS_BITS);
     let mut l = 0;
     while l < M::LEVELS {
         assert!(M::LEAF_SIZES[l].shift() == 12 + M::INDEX_BITS * l as u32);

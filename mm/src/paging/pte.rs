@@ -3,6 +3,7 @@
 use super::mode::Mode;
 use crate::addr::{Frame, PhysAddr};
 use bitflags::bitflags;
+use core::fmt;
 
 bitflags! {
     /// The low eight bits of an entry, as the privileged spec names them.
@@ -74,6 +75,31 @@ impl Perms {
     }
 }
 
+impl fmt::Display for Perms {
+    /// The letters `RWXUG`, a dash for each permission missing (`R-X-G`). A precision keeps
+    /// the first letters only (`{:.3}` shows `R-X`); the alternate form writes them in lower
+    /// case, as `vmmap`-style dumps do (`{:#.4}` shows `r-xu`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let letters = [
+            (Perms::R, 'R'),
+            (Perms::W, 'W'),
+            (Perms::X, 'X'),
+            (Perms::U, 'U'),
+            (Perms::G, 'G'),
+        ];
+        let shown = f.precision().unwrap_or(letters.len()).min(letters.len());
+        for (perm, letter) in &letters[..shown] {
+            let letter = match (self.contains(*perm), f.alternate()) {
+                (false, _) => '-',
+                (true, false) => *letter,
+                (true, true) => letter.to_ascii_lowercase(),
+            };
+            fmt::Write::write_char(f, letter)?;
+        }
+        Ok(())
+    }
+}
+
 /// What an entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PteKind {
@@ -96,6 +122,16 @@ impl Pte {
     /// Where the PPN field starts.
     pub(super) const PPN_SHIFT: u32 = 10;
 
+    /// RSW bit 8 of a leaf (the same place in Sv39 and Sv32; the hardware ignores RSW): the
+    /// table allocated the leaf's frame itself (`map_new`) and gives it back when the leaf
+    /// goes. Such leaves are always 4 KiB.
+    pub(super) const OWNED: u64 = 1 << 8;
+
+    /// RSW bit 9 of a pointer to a leaf table: leaves in it may be owned, so `destroy` must
+    /// look at them. Set when `map_new` writes the first owned leaf there, never cleared while
+    /// the table lives, so tables of foreign leaves only (the kernel's RAM) are never scanned.
+    pub(super) const HOLDS_OWNED: u64 = 1 << 9;
+
     /// The raw flag bits.
     pub const fn flags(self) -> PteFlags {
         PteFlags::from_bits_retain(self.0 as u8)
@@ -114,6 +150,17 @@ impl Pte {
         let ppn = pa.as_u64() >> 12;
         let legal = perms.is_legal_leaf() && pa.is_aligned(size) && ppn >> M::PPN_BITS == 0;
         legal.then(|| Pte(ppn << Self::PPN_SHIFT | perms.leaf_flags().bits() as u64))
+    }
+
+    /// A leaf mapping the 4 KiB `frame`, which the table allocated, with `perms`; `None` unless
+    /// legal.
+    pub(super) fn owned_leaf<M: Mode>(frame: Frame, perms: Perms) -> Option<Pte> {
+        Pte::leaf::<M>(frame.start(), perms, 0).map(|leaf| Pte(leaf.0 | Pte::OWNED))
+    }
+
+    /// Whether this leaf's frame is the table's (RSW bit 8; meaningful on leaves only).
+    pub fn is_owned(self) -> bool {
+        self.0 & Pte::OWNED != 0
     }
 
     /// The flags that say what an entry is: V, and R/W/X for a leaf.
@@ -140,17 +187,12 @@ impl Pte {
         if !flags.contains(PteFlags::V) {
             return PteKind::Invalid;
         }
-        let ppn = self.ppn::<M>();
+        // The PPN is masked to the mode's width, at most 44 bits (`mode::check`): a frame.
+        let frame = Frame::from_masked_number(self.ppn::<M>());
         if flags.intersects(PteFlags::R | PteFlags::W | PteFlags::X) {
-            // Our own leaves only; the PA cannot exceed the mode's width by construction.
-            PteKind::Leaf(
-                PhysAddr::new(ppn << 12).unwrap_or_default(),
-                Perms::from_flags(flags),
-            )
+            PteKind::Leaf(frame.start(), Perms::from_flags(flags))
         } else {
-            PteKind::Table(
-                Frame::from_number(ppn).unwrap_or(Frame::containing(PhysAddr::default())),
-            )
+            PteKind::Table(frame)
         }
     }
 }

@@ -1,19 +1,29 @@
-//! The page table object: owns its root, reads and writes entries through `PhysMem`.
+//! The page table object: owns its root, reads and writes entries through `PhysMem`, and gives
+//! back the frames it owns.
 //!
-//! This file holds the paging module's only `unsafe`: entry loads and stores. Every table frame
-//! a `PageTable` reaches from its root was allocated by it (or handed to it with
-//! [`PageTable::from_root`]'s contract) and is freed only by it, so it owns those frames.
+//! This file holds the paging module's only `unsafe`: entry loads and stores, and giving frames
+//! back to the frame source. A `PageTable` owns two kinds of frames, both allocated by itself
+//! from the frame source its caller passes (the same source on every call, as the type's docs
+//! require): every table frame reachable from its root, and the frame of every *owned* leaf
+//! (RSW bit [`Pte::OWNED`], written only by `map_new`). Frames of other leaves (identity RAM,
+//! devices, the shared trampoline) belong to someone else and are never given back.
 
+use super::Translation;
+use super::error::AsidOutOfRange;
 use super::mode::{Mode, check};
 use super::pte::{Perms, Pte, PteFlags, PteKind};
-use super::{Error, Translation};
-use crate::addr::{Frame, PAGE_SIZE, PhysAddr, VirtAddr};
+use crate::addr::{Frame, Page, PhysAddr, VirtAddr};
 use crate::frame::{FrameSource, OutOfMemory};
-use crate::phys::PhysMem;
+use crate::phys::{FrameMut, FrameRef, PhysMem};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 /// A page table of mode `M` whose tables live in the physical memory `P`.
+///
+/// Every call that allocates or frees takes a [`FrameSource`]; all calls on one table must
+/// pass the same source (or sources that share their frames, like two handles on one
+/// allocator): the table gives its tables and the frames of its owned leaves back where they
+/// came from.
 ///
 /// Invariant: no table below the root is empty (every operation prunes the tables it empties), so
 /// a rolled-back map leaves the tree exactly as it found it.
@@ -30,6 +40,26 @@ unsafe impl<M: Mode, P: PhysMem + Send> Send for PageTable<M, P> {}
 // SAFETY: `&PageTable` only reads entries; writes need `&mut`.
 unsafe impl<M: Mode, P: PhysMem> Sync for PageTable<M, P> {}
 
+/// A zeroed frame from `frames` that mode `M` can address. A frame `phys` does not back, or
+/// beyond the mode's reach, is given back and reported as [`OutOfMemory`]: unusable is as good
+/// as none.
+fn fresh_frame<M: Mode>(
+    phys: &impl PhysMem,
+    frames: &mut impl FrameSource,
+) -> Result<Frame, OutOfMemory> {
+    let frame = frames.allocate()?;
+    // SAFETY: the frame just came from `frames` (FrameSource contract: nothing else uses it)
+    // and is not in any table yet; the view lives for this statement.
+    let fresh = unsafe { FrameMut::new(phys, frame) };
+    if let (Some(_), Ok(mut bytes)) = (Pte::table::<M>(frame), fresh) {
+        bytes.zero();
+        return Ok(frame);
+    }
+    // SAFETY: the frame just came from `frames` and was never used.
+    unsafe { frames.deallocate(frame) };
+    Err(OutOfMemory)
+}
+
 impl<M: Mode, P: PhysMem> PageTable<M, P> {
     /// An empty table: one zeroed root frame from `frames`.
     pub fn new(phys: P, frames: &mut impl FrameSource) -> Result<Self, OutOfMemory> {
@@ -40,31 +70,11 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
                 "this mode needs a wider usize"
             )
         };
-        let root = frames.allocate()?;
-        let (Some(root_ptr), Some(_)) = (phys.frame_ptr(root), Pte::table::<M>(root)) else {
-            // SAFETY: the frame just came from `frames` and was never used.
-            unsafe { frames.deallocate(root) };
-            return Err(OutOfMemory);
-        };
-        let table = PageTable {
-            root,
-            root_ptr,
-            phys,
-            _mode: PhantomData,
-        };
-        table.zero(root_ptr);
-        Ok(table)
-    }
-
-    /// Adopts an existing tree rooted at `root`.
-    ///
-    /// # Safety
-    /// The tree must be one this library built (legal entries, no empty tables below the root),
-    /// all its table frames must be backed by `phys`, and from now on nothing but the returned
-    /// value may touch them.
-    pub unsafe fn from_root(phys: P, root: Frame) -> Option<Self> {
-        let root_ptr = phys.frame_ptr(root)?;
-        Some(PageTable {
+        let root = fresh_frame::<M>(&phys, frames)?;
+        let root_ptr = phys
+            .frame_ptr(root)
+            .expect("`fresh_frame` zeroed it through `phys`");
+        Ok(PageTable {
             root,
             root_ptr,
             phys,
@@ -83,9 +93,9 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
     }
 
     /// The `satp` value that selects this table with address-space id `asid`.
-    pub fn satp(&self, asid: u16) -> Result<u64, Error> {
+    pub fn satp(&self, asid: u16) -> Result<u64, AsidOutOfRange> {
         if u64::from(asid) >> M::SATP_ASID_BITS != 0 {
-            return Err(Error::AsidOutOfRange(asid));
+            return Err(AsidOutOfRange(asid));
         }
         Ok(M::SATP_MODE | u64::from(asid) << M::SATP_ASID_SHIFT | self.root.number())
     }
@@ -109,8 +119,9 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             if level == 0 || pte.flags() & Pte::KIND != PteFlags::V {
                 break pte;
             }
-            // A pointer to the next table: the common case above the leaves, one test.
-            table = self.frame_ptr(Frame::from_number(pte.ppn::<M>()).ok()?);
+            // A pointer to the next table: the common case above the leaves, one test. A PPN of
+            // the mode's width names a frame (`mode::check`).
+            table = self.frame_ptr(Frame::from_masked_number(pte.ppn::<M>()));
             level -= 1;
             offset_mask >>= M::INDEX_BITS;
         };
@@ -118,58 +129,128 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             return None;
         }
         let flags = pte.flags();
-        let pa = PhysAddr::new((pte.ppn::<M>() << 12) + (va & offset_mask)).ok()?;
+        let pa = PhysAddr::new((pte.ppn::<M>() << 12) + (va & offset_mask));
+        let pa = pa.expect("a PPN and an offset form a physical address");
         let perms = Perms::from_flags(flags);
         let size = M::LEAF_SIZES[level];
         Some(Translation { pa, perms, size })
     }
 
-    /// Frees every table frame (not the frames leaves point to) and consumes the table.
+    /// Gives every frame the table owns back to `frames` (its tables and the frames of its
+    /// owned leaves, not those of other leaves) and consumes the table. No hart may use it any
+    /// more.
     pub fn destroy(self, frames: &mut impl FrameSource) {
-        self.free_subtree(self.root, M::LEVELS - 1, frames);
+        self.free_subtree(self.root, M::LEVELS - 1, false, frames);
     }
 
-    fn free_subtree(&self, table: Frame, level: usize, frames: &mut impl FrameSource) {
-        if level > 0 {
+    /// Frees `table` at `level` and everything it owns below; `holds_owned` says whether the
+    /// pointer to it had [`Pte::HOLDS_OWNED`] (only then can a leaf table hold owned leaves).
+    fn free_subtree(
+        &self,
+        table: Frame,
+        level: usize,
+        holds_owned: bool,
+        frames: &mut impl FrameSource,
+    ) {
+        if level > 0 || holds_owned {
             let t = self.table(table);
             for i in 0..M::ENTRIES {
-                if let PteKind::Table(child) = self.get(t, i).kind::<M>() {
-                    self.free_subtree(child, level - 1, frames);
+                let pte = self.get(t, i);
+                match pte.kind::<M>() {
+                    PteKind::Table(child) if level > 0 => {
+                        let below = pte.0 & Pte::HOLDS_OWNED != 0;
+                        self.free_subtree(child, level - 1, below, frames);
+                    }
+                    // SAFETY: an owned leaf's frame came from `frames` through `map_new`
+                    // (module rule: one source per table), and with the table gone nothing
+                    // maps it any more.
+                    PteKind::Leaf(pa, _) if pte.is_owned() => unsafe {
+                        frames.deallocate(Frame::containing(pa))
+                    },
+                    _ => {}
                 }
             }
         }
-        // SAFETY: the table frame came from `frames` (module invariant) and, its parent being
-        // gone with `self`, is no longer reachable.
+        // SAFETY: the table frame came from `frames` through `fresh_frame` (module rule) and,
+        // its parent being gone with `self`, is no longer reachable.
         unsafe { frames.deallocate(table) };
     }
 
-    /// A zeroed table frame and the entry that points to it, or `OutOfMemory` (also when the
-    /// frame is one `phys` does not back or the mode cannot address: unusable is as good as none).
-    pub(super) fn new_table(&self, frames: &mut impl FrameSource) -> Result<(Frame, Pte), Error> {
-        let frame = frames.allocate().map_err(|_| Error::OutOfMemory)?;
-        match (self.phys.frame_ptr(frame), Pte::table::<M>(frame)) {
-            (Some(p), Some(pte)) => {
-                self.zero(p);
-                Ok((frame, pte))
-            }
-            _ => {
-                // SAFETY: just allocated, never used.
-                unsafe { frames.deallocate(frame) };
-                Err(Error::OutOfMemory)
+    /// A zeroed table frame and the entry that points to it.
+    pub(super) fn new_table(
+        &self,
+        frames: &mut impl FrameSource,
+    ) -> Result<(Frame, Pte), OutOfMemory> {
+        let frame = fresh_frame::<M>(&self.phys, frames)?;
+        let pointer = Pte::table::<M>(frame).expect("`fresh_frame` checked the mode's reach");
+        Ok((frame, pointer))
+    }
+
+    /// An owned leaf with `perms` for `page`: a zeroed frame, handed to `fill` before anything
+    /// maps it.
+    pub(super) fn new_owned_leaf(
+        &self,
+        page: Page,
+        perms: Perms,
+        frames: &mut impl FrameSource,
+        fill: &mut impl FnMut(Page, FrameMut<'_>),
+    ) -> Result<Pte, OutOfMemory> {
+        let frame = fresh_frame::<M>(&self.phys, frames)?;
+        // SAFETY: `fresh_frame` checked `phys` backs the frame; it just came from `frames` and
+        // no entry maps it yet, so the view handed to `fill` is its only access.
+        let bytes = unsafe { FrameMut::new(&self.phys, frame) };
+        fill(page, bytes.expect("`fresh_frame` zeroed it through `phys`"));
+        // A frame the mode can address as a table can be a 4 KiB leaf; `map_new` checked perms.
+        Ok(Pte::owned_leaf::<M>(frame, perms).expect("a legal 4 KiB leaf"))
+    }
+
+    /// The frame of the owned leaf (a `map_new` page) that maps `page`, if one does.
+    fn owned_frame_at(&self, page: Page) -> Option<Frame> {
+        let va = page.start().as_u64();
+        if va >= M::VA_TOP {
+            return None;
+        }
+        let mut table = self.root_table();
+        for level in (0..M::LEVELS).rev() {
+            let pte = self.get(table, index::<M>(va, level));
+            match pte.kind::<M>() {
+                PteKind::Table(next) if level > 0 => table = self.table(next),
+                PteKind::Leaf(pa, _) if level == 0 && pte.is_owned() => {
+                    return Some(Frame::containing(pa));
+                }
+                _ => return None,
             }
         }
+        None
+    }
+
+    /// The bytes of `page` if it is one of the table's owned pages ([`map_new`]'s), to read.
+    /// While the view lives the table cannot change, so the page stays mapped and its frame
+    /// the table's.
+    ///
+    /// [`map_new`]: Self::map_new
+    pub fn owned_page(&self, page: Page) -> Option<FrameRef<'_>> {
+        let frame = self.owned_frame_at(page)?;
+        // SAFETY: the frame is an owned leaf's: allocated by this table, mapped by that one
+        // leaf only, plain data; the view borrows the table, so no `unmap`, `protect` or
+        // `owned_page_mut` (all `&mut self`) can free or write it meanwhile.
+        let bytes = unsafe { FrameRef::new(&self.phys, frame) };
+        Some(bytes.expect("`map_new` zeroed it through `phys`"))
+    }
+
+    /// The bytes of `page` if it is one of the table's owned pages, to read and write.
+    pub fn owned_page_mut(&mut self, page: Page) -> Option<FrameMut<'_>> {
+        let frame = self.owned_frame_at(page)?;
+        // SAFETY: as in `owned_page`, and the view borrows the table mutably: it is the one
+        // access to the frame from Rust while it lives.
+        let bytes = unsafe { FrameMut::new(&self.phys, frame) };
+        Some(bytes.expect("`map_new` zeroed it through `phys`"))
     }
 
     /// Whether every entry of `table` is invalid.
     pub(super) fn is_empty(&self, table: Frame) -> bool {
         let t = self.table(table);
         (0..M::ENTRIES).all(|i| self.get(t, i) == Pte::INVALID)
-    }
-
-    fn zero(&self, p: NonNull<u8>) {
-        // SAFETY: `p` is a frame this table owns (fresh from the frame source); PhysMem makes it
-        // valid for PAGE_SIZE bytes.
-        unsafe { p.as_ptr().write_bytes(0, PAGE_SIZE) }
     }
 
     /// The root table.
@@ -190,8 +271,8 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
 
     /// The pointer to one of this page table's table frames.
     fn frame_ptr(&self, frame: Frame) -> NonNull<u8> {
-        // Every table frame came through `new_table`, which refuses frames `phys` does not
-        // back (or through `from_root`, whose contract says the same): not reachable.
+        // Every table frame came through `fresh_frame`, which refuses frames `phys` does not
+        // back: not reachable.
         self.phys
             .frame_ptr(frame)
             .expect("page-table frame not backed by PhysMem")
@@ -202,14 +283,61 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         self.get(self.table(table), i)
     }
 
-    /// Sets entry `i` of `table` to `pte`.
-    pub(super) fn write(&mut self, table: Frame, i: usize, pte: Pte) {
-        self.set(self.table(table), i, pte);
-    }
-
     /// Entry `i` of `table`.
     pub(super) fn get(&self, table: Table, i: usize) -> Pte {
         self.load(table.ptr, i)
+    }
+
+    /// Sets entry `i` of `table`, whose old value owns nothing (invalid, or a foreign leaf or
+    /// superpage being split), to `pte`.
+    pub(super) fn set(&mut self, table: Table, i: usize, pte: Pte) {
+        debug_assert!(self.owned_frame(self.get(table, i)).is_none());
+        self.store(table, i, pte);
+    }
+
+    /// Sets entry `i` of `table` to `new` and gives back to `frames` what the old entry owned
+    /// and `new` does not keep: a next-level table (which the caller has emptied), or an owned
+    /// leaf's frame (a leaf that `new` rewrites with the same frame keeps it).
+    pub(super) fn replace(
+        &mut self,
+        table: Table,
+        i: usize,
+        new: Pte,
+        frames: &mut impl FrameSource,
+    ) {
+        let old = self.get(table, i);
+        self.store(table, i, new);
+        // The common case first, in two bit tests: an invalid entry or a foreign leaf owns
+        // nothing (only pointers, V without R/W/X, and owned leaves do).
+        if !old.is_owned() && old.flags() & Pte::KIND != PteFlags::V {
+            return;
+        }
+        let kept = new.is_owned() && new.ppn::<M>() == old.ppn::<M>();
+        if let Some(frame) = self.owned_frame(old).filter(|_| !kept) {
+            // SAFETY: `owned_frame` names only frames this table allocated from `frames` (a
+            // table through `new_table`, an owned leaf through `new_owned_leaf`; module rule:
+            // one source per table), and the one entry that reached it was just overwritten.
+            unsafe { frames.deallocate(frame) };
+        }
+    }
+
+    /// Marks the pointer in entry `i` of `table` (to a leaf table) [`Pte::HOLDS_OWNED`].
+    pub(super) fn mark_holds_owned(&mut self, table: Frame, i: usize) {
+        let t = self.table(table);
+        let pointer = self.get(t, i);
+        debug_assert!(matches!(pointer.kind::<M>(), PteKind::Table(_)));
+        if pointer.0 & Pte::HOLDS_OWNED == 0 {
+            self.store(t, i, Pte(pointer.0 | Pte::HOLDS_OWNED));
+        }
+    }
+
+    /// The frame entry `pte` owns: the table a pointer leads to, or an owned leaf's frame.
+    fn owned_frame(&self, pte: Pte) -> Option<Frame> {
+        match pte.kind::<M>() {
+            PteKind::Table(frame) => Some(frame),
+            PteKind::Leaf(pa, _) if pte.is_owned() => Some(Frame::containing(pa)),
+            _ => None,
+        }
     }
 
     /// Entry `i` of the table at `table`, a pointer to one of this page table's tables (from
@@ -231,8 +359,8 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         }
     }
 
-    /// Sets entry `i` of `table` to `pte`.
-    pub(super) fn set(&mut self, table: Table, i: usize, pte: Pte) {
+    /// Writes entry `i` of `table`, whatever it held.
+    fn store(&mut self, table: Table, i: usize, pte: Pte) {
         debug_assert!(i < M::ENTRIES);
         // SAFETY: i < ENTRIES and ENTRIES * ENTRY_BYTES == PAGE_SIZE, so the entry is inside
         // the frame.

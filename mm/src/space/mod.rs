@@ -14,17 +14,17 @@ pub mod user;
 /// The highest page of the mode's space, where every address space maps the trampoline
 /// (Sv39: `0x3F_FFFF_F000`; Sv32: `0xFFFF_F000`).
 pub fn trampoline_page<M: Mode>() -> Page {
-    // VA_TOP is at most 2^38, so the page number fits and is below `VIRT_TOP`.
-    Page::from_number((M::VA_TOP >> 12) as usize - 1).unwrap_or_else(|_| unreachable_page())
+    top_page::<M>(1)
 }
 
 /// The page below the trampoline: a process's trap frame (user spaces), a guard (kernel).
 pub fn trap_frame_page<M: Mode>() -> Page {
-    Page::from_number((M::VA_TOP >> 12) as usize - 2).unwrap_or_else(|_| unreachable_page())
+    top_page::<M>(2)
 }
 
-#[cold]
-fn unreachable_page() -> Page {
+/// The `n`-th page from the top of the mode's space.
+fn top_page<M: Mode>(n: usize) -> Page {
+    let page = Page::from_number((M::VA_TOP >> 12) as usize - n);
     // Mode::VA_TOP <= VIRT_TOP is checked for every mode at compile time (paging::mode::check).
-    Page::containing(crate::addr::VirtAddr::default())
+    page.expect("a page below the mode's top")
 }

@@ -104,7 +104,7 @@ pub fn mega<M: Mode>() -> PageSize {
 }
 
 pub fn root<M: Mode>(space: &Space<'_, '_, M>) -> PhysAddr {
-    space.table().root().start()
+    space.page_table().root().start()
 }
 
 /// Every leaf as the spec walker sees it (panics on a malformed entry).

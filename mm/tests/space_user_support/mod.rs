@@ -5,7 +5,7 @@
 use rvmm::addr::{Frame, PAGE_SIZE};
 use rvmm::paging::{Mapping, Mode, Perms};
 use rvmm::space::user::elf::{EM_RISCV, ET_EXEC, PF_R, PF_W, PF_X};
-use rvmm::space::user::{Limits, Region, UserSpace};
+use rvmm::space::user::{Limits, RegionRow, UserSpace};
 use rvmm_testkit::spec::{self, PTE_U, PTE_W, PTE_X, SpecMode};
 use rvmm_testkit::{Arena, ArenaFrames, FailPlan, Failing, Tracking};
 
@@ -241,7 +241,7 @@ pub const PROGRAM_HEAP: usize = 0x9000;
 /// of every user page.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Snapshot {
-    pub regions: Vec<Region>,
+    pub regions: Vec<RegionRow>,
     pub brk: usize,
     pub heap_start: usize,
     pub stack_bottom: usize,
@@ -252,7 +252,7 @@ pub struct Snapshot {
 
 /// Takes a [`Snapshot`] of `space`.
 pub fn snapshot<M: Mode>(space: &Space<'_, M>) -> Snapshot {
-    let regions: Vec<Region> = space.regions().collect();
+    let regions: Vec<RegionRow> = space.regions().collect();
     let mut bytes = Vec::new();
     for r in regions.iter().filter(|r| r.perms.contains(Perms::U)) {
         let mut b = vec![0; r.pages * PAGE_SIZE];
@@ -342,7 +342,7 @@ pub fn stack_top<M: Mode>() -> usize {
 pub fn stack_pages<M: Mode>(space: &Space<'_, M>) -> usize {
     space
         .regions()
-        .find(|r| r.kind == rvmm::space::user::RegionKind::Stack)
+        .find(|r| r.what == rvmm::space::user::UserRegion::Stack)
         .map_or(0, |r| r.pages)
 }
 

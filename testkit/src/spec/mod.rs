@@ -20,7 +20,8 @@
 //! // A one-level-deep Sv39 table: root entry 2 is a 1 GiB leaf for VA 0x8000_0000.
 //! let arena = Arena::new(0x8000_0000, 4096);
 //! let leaf: u64 = (0x8000_0000 >> 12) << 10 | PTE_V | PTE_R | PTE_A;
-//! arena.write(PhysAddr::new(0x8000_0000 + 2 * 8).unwrap(), &leaf.to_le_bytes());
+//! # use rvmm::Frame;
+//! arena.write(Frame::containing(arena.base()), 2 * 8, &leaf.to_le_bytes()).unwrap();
 //! let t = spec::translate(&arena, SpecMode::Sv39, arena.base(), 0x8000_1234, Access::read());
 //! assert_eq!(t.unwrap().pa.as_u64(), 0x8000_1234);
 //! ```
@@ -55,6 +56,10 @@ pub const PTE_A: u64 = 1 << 6;
 pub const PTE_D: u64 = 1 << 7;
 /// Where the PPN field starts in a PTE, in both modes (bits 9..8 are RSW, free for software).
 pub const PTE_PPN_SHIFT: u32 = 10;
+/// RSW bit 8, which the hardware ignores and rvmm sets on a leaf whose frame the page table
+/// allocated itself (`PageTable::map_new`'s owned leaves). The walker neither checks nor
+/// needs it; tests compare it with their model.
+pub const PTE_OWNED: u64 = 1 << 8;
 
 /// Sv39 bits 63..54: N, PBMT and reserved bits, all of which must be zero on this hart.
 const SV39_RESERVED: u64 = 0x3FF << 54;
@@ -305,7 +310,8 @@ pub(crate) fn find_leaf(
             .expect("a table inside the PA space holds its entries");
         let mut bytes = [0; 8];
         let bytes = &mut bytes[..mode.pte_bytes()];
-        if !arena.read(pte_addr, bytes) {
+        let frame = rvmm::Frame::containing(pte_addr);
+        if arena.read(frame, pte_addr.page_offset(), bytes).is_err() {
             return Err(SpecFault::PteOutsideMemory { level, pte_addr });
         }
         let pte = mode.decode(bytes);

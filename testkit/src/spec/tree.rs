@@ -141,7 +141,9 @@ impl Walker<'_> {
     fn table(&mut self, table: PhysAddr, level: usize, base_va: u64, global: bool) {
         let mode = self.mode;
         let mut bytes = [0u8; 4096];
-        assert!(self.arena.read(table, &mut bytes), "checked readable");
+        let frame = rvmm::Frame::containing(table);
+        let read = self.arena.read(frame, 0, &mut bytes);
+        read.expect("checked readable");
         let shift = 12 + mode.vpn_bits() * level as u32;
         for (index, raw) in bytes.chunks_exact(mode.pte_bytes()).enumerate() {
             let pte = mode.decode(raw);

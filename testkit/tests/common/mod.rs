@@ -39,5 +39,8 @@ pub fn put(arena: &Arena, mode: SpecMode, table: u64, index: u64, entry: u64) {
         SpecMode::Sv39 => 8,
     };
     let at = pa(table + index * width as u64);
-    assert!(arena.write(at, &entry.to_le_bytes()[..width]));
+    let frame = rvmm::Frame::containing(at);
+    arena
+        .write(frame, at.page_offset(), &entry.to_le_bytes()[..width])
+        .unwrap();
 }

@@ -81,7 +81,7 @@ impl Device {
 ///
 /// The space for every slot is set aside at build time (RAM may not reach into it), but a
 /// stack's frames are only mapped by [`KernelSpace::map_stack`](super::KernelSpace::map_stack),
-/// except for the first `mapped_at_build` slots, which the build maps (an xv6-style kernel that
+/// except for the first `mapped_at_build` slots, which the build maps (a kernel that
 /// maps every stack at boot sets it to `slots`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KernelStacks {
@@ -95,7 +95,7 @@ pub struct KernelStacks {
 
 impl KernelStacks {
     /// Pages per stack unless told otherwise: 8 KiB, because Rust code in debug builds uses
-    /// noticeably more stack per call than xv6's C (which gets by with one page).
+    /// noticeably more stack per call than C (a C kernel gets by with one page).
     pub const DEFAULT_PAGES: usize = 2;
 
     /// No kernel stacks at all.
@@ -120,7 +120,7 @@ impl KernelStacks {
     }
 
     /// The same layout with slots `0..count` mapped by the build.
-    pub const fn mapped_at_build(self, count: usize) -> Self {
+    pub const fn with_mapped_at_build(self, count: usize) -> Self {
         KernelStacks {
             mapped_at_build: count,
             ..self
@@ -139,13 +139,13 @@ pub struct BootDescription<'a> {
     pub ram: &'a [PhysRange],
     /// Parts of RAM that are not the kernel's to use (mapped R, not R+W).
     pub reserved: &'a [PhysRange],
-    /// The kernel image.
+    /// Where the kernel's sections lie, each mapped with its own permissions.
     pub image: KernelImage,
     /// Device MMIO ranges.
     pub devices: &'a [Device],
     /// The trampoline's frame, inside `image.text`, mapped R+X in the highest page.
     pub trampoline: Frame,
-    /// Kernel stacks.
+    /// The layout of the kernel-stack area under the trampoline.
     pub stacks: KernelStacks,
 }
 

@@ -2,21 +2,21 @@
 //! largest pages each piece allows, devices, the trampoline, and the stacks mapped at build.
 
 use super::KernelSpace;
-use super::describe::Region;
+use super::describe::KernelRegion;
 use super::error::BuildError;
 use super::layout::{device_pages, devices_in_order, perms_of, ram_frames, ram_region_at};
-use crate::addr::{AddrError, PageRange, PhysAddr, VirtAddr};
+use crate::addr::{PageRange, PhysAddr, VirtAddr};
 use crate::frame::FrameSource;
-use crate::paging::{self, Mode, PageSizes, Perms};
+use crate::paging::{MapError, Mode, PageSizes, Perms};
 use crate::phys::PhysMem;
 use crate::space::trampoline_page;
 
 /// A page-table refusal as a build error: out of memory is expected, anything else is a bug
 /// that validation should have caught, reported as such.
-fn refused(e: paging::Error) -> BuildError {
-    match e {
-        paging::Error::OutOfMemory => BuildError::OutOfMemory,
-        other => BuildError::Paging(other),
+fn refused(e: impl Into<MapError>) -> BuildError {
+    match e.into() {
+        MapError::OutOfMemory => BuildError::OutOfMemory,
+        other => BuildError::Refused(other),
     }
 }
 
@@ -26,9 +26,9 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
     pub(super) fn map_all(&mut self, frames: &mut impl FrameSource) -> Result<(), BuildError> {
         self.map_ram(frames)?;
         self.map_devices(frames)?;
-        let trampoline =
-            PageRange::from_pages(trampoline_page::<M>(), 1).map_err(|e| refused(e.into()))?;
-        let perms = perms_of(Region::Trampoline);
+        let trampoline = PageRange::from_pages(trampoline_page::<M>(), 1);
+        let trampoline = trampoline.expect("the highest page is a page of the space");
+        let perms = perms_of(KernelRegion::Trampoline);
         self.table
             .map(
                 trampoline,
@@ -41,9 +41,8 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
             .ignore();
         for slot in 0..self.boot.stacks.mapped_at_build {
             // Validation put `mapped_at_build <= slots`, so the slot exists.
-            if let Some(pages) = self.stacks.stack_pages(slot) {
-                self.fill_stack(pages, frames).map_err(refused)?.ignore();
-            }
+            let pages = self.stacks.stack_pages(slot).expect("a slot below `slots`");
+            self.fill_stack(pages, frames).map_err(refused)?.ignore();
         }
         Ok(())
     }
@@ -81,7 +80,7 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
             };
             let start = start.max(mapped_to);
             if start < end {
-                let perms = perms_of(Region::Device(device.name));
+                let perms = perms_of(KernelRegion::Device(device.name));
                 self.map_identity(start, end, perms, frames)?;
             }
             mapped_to = mapped_to.max(end);
@@ -97,13 +96,12 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
         perms: Perms,
         frames: &mut impl FrameSource,
     ) -> Result<(), BuildError> {
-        // Validation kept every identity range below the top area, so these conversions hold.
-        let too_high = AddrError::VirtOutOfRange(start);
-        let va = usize::try_from(start).map_err(|_| too_high);
-        let len = usize::try_from(end - start).map_err(|_| too_high);
-        let range = va.and_then(|va| PageRange::new(VirtAddr::new(va)?, len?));
-        let pages_and_pa = range.and_then(|pages| Ok((pages, PhysAddr::new(start)?)));
-        let (pages, pa) = pages_and_pa.map_err(|e| refused(e.into()))?;
+        // Validation kept every identity range page-aligned, within the mode's physical reach
+        // and below the top area, so it is a range of pages and of physical addresses.
+        const CHECKED: &str = "a validated identity range";
+        let va = VirtAddr::try_from(start).expect(CHECKED);
+        let pages = PageRange::new(va, usize::try_from(end - start).expect(CHECKED));
+        let (pages, pa) = (pages.expect(CHECKED), PhysAddr::new(start).expect(CHECKED));
         self.table
             .map(pages, pa, perms, PageSizes::Largest, frames)
             .map_err(refused)?

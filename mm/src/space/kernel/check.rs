@@ -40,22 +40,25 @@ fn check_stacks<M: Mode>(boot: &BootDescription<'_>) -> Result<StackArea, BuildE
 
 /// The range `[start, end)` (whole pages) must be physically addressable by `M` and, mapped
 /// VA = PA, stay below the top area.
-fn check_reach<M: Mode>(culprit: Culprit, end: u64, area_start: u64) -> Result<(), BuildError> {
+fn check_reach<M: Mode>(
+    culprit: Culprit,
+    end: u64,
+    area_start: VirtAddr,
+) -> Result<(), BuildError> {
     let limit = 1u64 << M::PA_BITS;
     if end > limit {
         return Err(BuildError::BeyondPhysicalReach { culprit, limit });
     }
-    if end > area_start {
+    if end > area_start.as_u64() {
         return Err(BuildError::IntoTopArea {
             culprit,
-            // The area lies below the mode's top, which fits a VirtAddr.
-            area_start: VirtAddr::new(area_start as usize).unwrap_or_default(),
+            area_start,
         });
     }
     Ok(())
 }
 
-fn check_ram<M: Mode>(boot: &BootDescription<'_>, area_start: u64) -> Result<(), BuildError> {
+fn check_ram<M: Mode>(boot: &BootDescription<'_>, area_start: VirtAddr) -> Result<(), BuildError> {
     let mut frames = 0;
     for (i, &r) in boot.ram.iter().enumerate() {
         let (start, end) = ram_frames(r);
@@ -117,7 +120,10 @@ fn check_sections(boot: &BootDescription<'_>) -> Result<(), BuildError> {
     Ok(())
 }
 
-fn check_devices<M: Mode>(boot: &BootDescription<'_>, area_start: u64) -> Result<(), BuildError> {
+fn check_devices<M: Mode>(
+    boot: &BootDescription<'_>,
+    area_start: VirtAddr,
+) -> Result<(), BuildError> {
     for (i, &device) in boot.devices.iter().enumerate() {
         if device.size == 0 {
             return Err(BuildError::EmptyDevice(device));

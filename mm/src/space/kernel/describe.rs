@@ -8,15 +8,15 @@
 use super::KernelSpace;
 use super::boot::BootDescription;
 use super::layout::{StackArea, device_at, ram_at, ram_region_at};
-use crate::addr::{PAGE_SIZE, Page, PageSize, PhysAddr, VirtAddr};
-use crate::paging::{Mapping, Mappings, Mode, Perms};
+use crate::addr::{PAGE_SIZE, Page, PhysAddr, VirtAddr};
+use crate::paging::{Mapping, Mappings, Mode};
 use crate::phys::PhysMem;
 use crate::space::trampoline_page;
 use core::fmt;
 
 /// What a range of the kernel map is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Region {
+pub enum KernelRegion {
     /// Kernel code (R+X).
     Text,
     /// Kernel constants (R).
@@ -35,57 +35,45 @@ pub enum Region {
     KernelStack(usize),
 }
 
-impl fmt::Display for Region {
+impl fmt::Display for KernelRegion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Region::Text => f.write_str("text"),
-            Region::Rodata => f.write_str("rodata"),
-            Region::Data => f.write_str("data"),
-            Region::Reserved => f.write_str("reserved"),
-            Region::Ram => f.write_str("ram"),
-            Region::Device(name) => f.write_str(name),
-            Region::Trampoline => f.write_str("trampoline"),
-            Region::KernelStack(slot) => write!(f, "kernel stack {slot}"),
+            KernelRegion::Text => f.write_str("text"),
+            KernelRegion::Rodata => f.write_str("rodata"),
+            KernelRegion::Data => f.write_str("data"),
+            KernelRegion::Reserved => f.write_str("reserved"),
+            KernelRegion::Ram => f.write_str("ram"),
+            KernelRegion::Device(name) => f.write_str(name),
+            KernelRegion::Trampoline => f.write_str("trampoline"),
+            KernelRegion::KernelStack(slot) => write!(f, "kernel stack {slot}"),
         }
     }
 }
 
-/// One row of the kernel map: a run of pages of one size and one set of permissions, mapped
-/// to consecutive physical addresses, that is all one [`Region`].
+/// One row of the kernel map: a run of the table's [`Mapping`]s that is all one
+/// [`KernelRegion`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MapRow {
-    /// First virtual address.
-    pub va: VirtAddr,
-    /// First physical address.
-    pub pa: PhysAddr,
-    /// Length in bytes.
-    pub len: u64,
-    /// Permissions of the leaves.
-    pub perms: Perms,
-    /// Size of the leaves.
-    pub page_size: PageSize,
-    /// What the range is.
-    pub what: Region,
+    /// The pages, as the page table holds them.
+    pub mapping: Mapping,
+    /// What they are.
+    pub what: KernelRegion,
 }
 
 impl fmt::Display for MapRow {
     /// `va_start..va_end -> pa_start..pa_end RWXUG size what`, e.g.
     /// `0x80000000..0x80020000 -> 0x80000000..0x80020000 R-X-G 4K text`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bit = |p: Perms, c: char| if self.perms.contains(p) { c } else { '-' };
+        let m = &self.mapping;
         write!(
             f,
-            "{:#x}..{:#x} -> {:#x}..{:#x} {}{}{}{}{} {} {}",
-            self.va.as_u64(),
-            self.va.as_u64() + self.len,
-            self.pa.as_u64(),
-            self.pa.as_u64() + self.len,
-            bit(Perms::R, 'R'),
-            bit(Perms::W, 'W'),
-            bit(Perms::X, 'X'),
-            bit(Perms::U, 'U'),
-            bit(Perms::G, 'G'),
-            self.page_size,
+            "{:#x}..{:#x} -> {:#x}..{:#x} {} {} {}",
+            m.va.as_u64(),
+            m.va.as_u64() + m.len,
+            m.pa.as_u64(),
+            m.pa.as_u64() + m.len,
+            m.perms,
+            m.size,
             self.what
         )
     }
@@ -115,28 +103,28 @@ pub struct MapRows<'t, 'a, M: Mode, P: PhysMem> {
 impl<M: Mode, P: PhysMem> MapRows<'_, '_, M, P> {
     /// What the mapping at `va` (leading to `pa`) is, and the virtual address where that stops
     /// being true (`u64::MAX` if only the run's end limits it).
-    fn region_at(&self, va: u64, pa: u64) -> (Region, u64) {
-        let page = Page::containing(VirtAddr::new(va as usize).unwrap_or_default());
+    fn region_at(&self, va: u64, pa: u64) -> (KernelRegion, u64) {
+        // `va` lies in a run the table holds, below the mode's top.
+        let page = Page::containing(VirtAddr::try_from(va).expect("a mapped address"));
         if page == trampoline_page::<M>() {
-            return (Region::Trampoline, u64::MAX);
+            return (KernelRegion::Trampoline, u64::MAX);
         }
         if let Some(slot) = self.stacks.slot_of(page) {
             let end = self
                 .stacks
                 .stack_pages(slot)
                 .map_or(u64::MAX, |p| p.end_u64());
-            return (Region::KernelStack(slot), end);
+            return (KernelRegion::KernelStack(slot), end);
         }
         // Below the top area everything is mapped VA = PA.
         if let Some((_, ram_end)) = ram_at(&self.boot, pa) {
             return ram_region_at(&self.boot, pa, ram_end);
         }
         if let Some((device, end)) = device_at(self.boot.devices, pa) {
-            return (Region::Device(device.name), end);
+            return (KernelRegion::Device(device.name), end);
         }
-        // Not reached: the build maps nothing but the ranges above, and the table is private.
-        debug_assert!(false, "kernel map holds an unlabelled mapping at {va:#x}");
-        (Region::Ram, u64::MAX)
+        // The build maps nothing but the ranges above, and the table is private.
+        unreachable!("kernel map holds an unlabelled mapping at {va:#x}")
     }
 }
 
@@ -160,19 +148,16 @@ impl<M: Mode, P: PhysMem> Iterator for MapRows<'_, '_, M, P> {
         debug_assert!(end > va && (end - va).is_multiple_of(PAGE_SIZE as u64));
         let len = end - va;
         if end < run_end {
+            // Both lie inside the run, so both are addresses.
             self.run = Some(Mapping {
-                va: VirtAddr::new(end as usize).unwrap_or_default(),
-                pa: PhysAddr::new(pa + len).unwrap_or_default(),
+                va: VirtAddr::try_from(end).expect("inside the run"),
+                pa: PhysAddr::new(pa + len).expect("inside the run"),
                 len: run.len - len,
                 ..run
             });
         }
         Some(MapRow {
-            va: run.va,
-            pa: run.pa,
-            len,
-            perms: run.perms,
-            page_size: run.size,
+            mapping: Mapping { len, ..run },
             what,
         })
     }

@@ -1,9 +1,10 @@
-//! Why a kernel map could not be built, or a kernel stack not mapped: each error names the
-//! input at fault, so a boot failure message points at the device-tree entry or linker symbol.
+//! Why a kernel map could not be built, or a kernel stack not mapped or unmapped: each error
+//! names the input at fault, so a boot failure message points at the device-tree entry or
+//! linker symbol.
 
 use super::boot::{Device, Section};
 use crate::addr::{Frame, PhysRange, VirtAddr};
-use crate::paging;
+use crate::paging::MapError;
 use core::fmt;
 
 /// A range of the boot description, as errors name it.
@@ -72,7 +73,7 @@ pub enum BuildError {
     DeviceRange(Device),
     /// A device shares a page with RAM (a page cannot be both memory and registers).
     DeviceInRam {
-        /// The device.
+        /// The device whose pages meet RAM.
         device: Device,
         /// The RAM range it meets.
         ram: PhysRange,
@@ -86,7 +87,7 @@ pub enum BuildError {
     },
     /// A range ends beyond what the mode can address physically (Sv32: 2^34).
     BeyondPhysicalReach {
-        /// The range.
+        /// The range that ends too high.
         culprit: Culprit,
         /// The mode's physical limit (exclusive).
         limit: u64,
@@ -95,7 +96,7 @@ pub enum BuildError {
     /// trampoline at the top of the virtual space (or beyond the mode's virtual top: on Sv32,
     /// RAM above 4 GiB cannot be mapped VA = PA at all).
     IntoTopArea {
-        /// The range.
+        /// The range that reaches the top area.
         culprit: Culprit,
         /// The lowest virtual address of the top area.
         area_start: VirtAddr,
@@ -120,7 +121,7 @@ pub enum BuildError {
     OutOfMemory,
     /// The page table refused a mapping that validation let through. Not expected: it would be
     /// a bug in this module, reported instead of panicking.
-    Paging(paging::Error),
+    Refused(MapError),
 }
 
 impl fmt::Display for BuildError {
@@ -184,15 +185,15 @@ impl fmt::Display for BuildError {
                 "{slots} stacks of {pages} pages do not fit below the trampoline"
             ),
             BuildError::OutOfMemory => f.write_str("out of frames while building the kernel map"),
-            BuildError::Paging(e) => write!(f, "page table refused a mapping: {e}"),
+            BuildError::Refused(e) => write!(f, "page table refused a mapping: {e}"),
         }
     }
 }
 
-/// Why a kernel stack could not be mapped or unmapped. The map is unchanged when one is
-/// returned, and no frame is lost.
+/// Why [`KernelSpace::map_stack`](super::KernelSpace::map_stack) refused. The map is
+/// unchanged when one is returned, and no frame is lost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StackError {
+pub enum MapStackError {
     /// The slot number is not below the number of slots.
     BadSlot {
         /// The slot asked for.
@@ -202,24 +203,52 @@ pub enum StackError {
     },
     /// The slot's stack is already mapped.
     AlreadyMapped(usize),
-    /// The slot's stack is not mapped.
-    NotMapped(usize),
     /// No frame was left for the stack or its page table.
     OutOfMemory,
 }
 
-impl fmt::Display for StackError {
+/// Why [`KernelSpace::unmap_stack`](super::KernelSpace::unmap_stack) refused. The map is
+/// unchanged when one is returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnmapStackError {
+    /// The slot number is not below the number of slots.
+    BadSlot {
+        /// The slot asked for.
+        slot: usize,
+        /// How many slots there are.
+        slots: usize,
+    },
+    /// The slot's stack is not mapped.
+    NotMapped(usize),
+}
+
+/// `no kernel-stack slot 5 (there are 4)`.
+fn bad_slot(f: &mut fmt::Formatter<'_>, slot: usize, slots: usize) -> fmt::Result {
+    write!(f, "no kernel-stack slot {slot} (there are {slots})")
+}
+
+impl fmt::Display for MapStackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StackError::BadSlot { slot, slots } => {
-                write!(f, "no kernel-stack slot {slot} (there are {slots})")
-            }
-            StackError::AlreadyMapped(s) => write!(f, "kernel stack {s} is already mapped"),
-            StackError::NotMapped(s) => write!(f, "kernel stack {s} is not mapped"),
-            StackError::OutOfMemory => f.write_str("out of frames for a kernel stack"),
+        match *self {
+            MapStackError::BadSlot { slot, slots } => bad_slot(f, slot, slots),
+            MapStackError::AlreadyMapped(s) => write!(f, "kernel stack {s} is already mapped"),
+            MapStackError::OutOfMemory => f.write_str("out of frames for a kernel stack"),
         }
     }
 }
+
+impl fmt::Display for UnmapStackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            UnmapStackError::BadSlot { slot, slots } => bad_slot(f, slot, slots),
+            UnmapStackError::NotMapped(s) => write!(f, "kernel stack {s} is not mapped"),
+        }
+    }
+}
+
+impl core::error::Error for BuildError {}
+impl core::error::Error for MapStackError {}
+impl core::error::Error for UnmapStackError {}
 
 /// A physical range printed as `[start, end)` in hex.
 struct Span(PhysRange);

@@ -5,8 +5,8 @@
 //! call a mapping), so the two cannot disagree.
 
 use super::boot::{BootDescription, Device, KernelStacks, Section};
-use super::describe::Region;
-use crate::addr::{PAGE_SIZE, Page, PageRange, PhysRange};
+use super::describe::KernelRegion;
+use crate::addr::{PAGE_SIZE, Page, PageRange, PhysRange, VirtAddr};
 use crate::paging::{Mode, Perms};
 use crate::space::trap_frame_page;
 
@@ -51,11 +51,14 @@ pub(super) const fn device_pages(d: Device) -> Option<(u64, u64)> {
 }
 
 /// The permissions of a region of the kernel map: W^X everywhere, G on everything, never U.
-pub(super) const fn perms_of(region: Region) -> Perms {
+pub(super) const fn perms_of(region: KernelRegion) -> Perms {
     let base = match region {
-        Region::Text | Region::Trampoline => Perms::RX,
-        Region::Rodata | Region::Reserved => Perms::R,
-        Region::Data | Region::Ram | Region::Device(_) | Region::KernelStack(_) => Perms::RW,
+        KernelRegion::Text | KernelRegion::Trampoline => Perms::RX,
+        KernelRegion::Rodata | KernelRegion::Reserved => Perms::R,
+        KernelRegion::Data
+        | KernelRegion::Ram
+        | KernelRegion::Device(_)
+        | KernelRegion::KernelStack(_) => Perms::RW,
     };
     base.union(Perms::G)
 }
@@ -64,7 +67,11 @@ pub(super) const fn perms_of(region: Region) -> Perms {
 ///
 /// Sections win over reserved ranges (the image is what it is, whatever the firmware says),
 /// reserved ranges over free RAM.
-pub(super) fn ram_region_at(boot: &BootDescription<'_>, pa: u64, ram_end: u64) -> (Region, u64) {
+pub(super) fn ram_region_at(
+    boot: &BootDescription<'_>,
+    pa: u64,
+    ram_end: u64,
+) -> (KernelRegion, u64) {
     let mut end = ram_end;
     let mut cut = |b: u64| {
         if b > pa && b < end {
@@ -83,18 +90,18 @@ pub(super) fn ram_region_at(boot: &BootDescription<'_>, pa: u64, ram_end: u64) -
     }
     let within = |r: PhysRange| r.start().as_u64() <= pa && pa < r.end().as_u64();
     let region = if within(boot.image.text) {
-        Region::Text
+        KernelRegion::Text
     } else if within(boot.image.rodata) {
-        Region::Rodata
+        KernelRegion::Rodata
     } else if within(boot.image.data) {
-        Region::Data
+        KernelRegion::Data
     } else if boot.reserved.iter().any(|&r| {
         let (s, e) = reserved_pages(r);
         s <= pa && pa < e
     }) {
-        Region::Reserved
+        KernelRegion::Reserved
     } else {
-        Region::Ram
+        KernelRegion::Ram
     };
     (region, end)
 }
@@ -174,8 +181,10 @@ impl StackArea {
 
     /// The lowest virtual address of the area: the guard of the last slot, or the guard under
     /// the trampoline when there are no slots.
-    pub(super) fn start(&self) -> u64 {
-        ((self.top_guard - self.slots * (self.pages + 1)) as u64) * PAGE
+    pub(super) fn start(&self) -> VirtAddr {
+        let page = Page::from_number(self.top_guard - self.slots * (self.pages + 1));
+        // `new` checked the area fits above page 1, below the trampoline.
+        page.expect("the area lies inside the space").start()
     }
 
     /// The pages of slot `slot`'s stack, if the slot exists.
@@ -184,7 +193,15 @@ impl StackArea {
             return None;
         }
         let top = self.top_guard - slot * (self.pages + 1);
-        PageRange::from_pages(Page::from_number(top - self.pages).ok()?, self.pages).ok()
+        // `new` checked that every slot's stack lies in the space, above page 1.
+        let first = Page::from_number(top - self.pages).expect("a stack inside the space");
+        Some(PageRange::from_pages(first, self.pages).expect("a stack inside the space"))
+    }
+
+    /// The guard page under slot `slot`'s stack, if the slot exists.
+    pub(super) fn guard_page(&self, slot: usize) -> Option<Page> {
+        let stack = self.stack_pages(slot)?;
+        Page::from_number(stack.start().number().checked_sub(1)?).ok()
     }
 
     /// The slot whose stack holds `page`; `None` for guard pages and pages outside the area.

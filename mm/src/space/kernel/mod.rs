@@ -57,8 +57,8 @@ mod layout;
 mod stacks;
 
 pub use boot::{BootDescription, Device, KernelImage, KernelStacks, Section};
-pub use describe::{MapRow, MapRows, Region};
-pub use error::{BuildError, Culprit, StackError};
+pub use describe::{KernelRegion, MapRow, MapRows};
+pub use error::{BuildError, Culprit, MapStackError, UnmapStackError};
 
 use crate::frame::FrameSource;
 use crate::paging::{Mode, PageTable};
@@ -104,12 +104,12 @@ impl<'a, M: Mode, P: PhysMem> KernelSpace<'a, M, P> {
 
     /// The `satp` value that switches a hart to this map (ASID 0).
     pub fn satp(&self) -> u64 {
-        // ASID 0 fits every mode's ASID field, so `satp` cannot refuse it.
-        self.table.satp(0).unwrap_or_default()
+        let satp = self.table.satp(0);
+        satp.expect("ASID 0 fits every mode's ASID field")
     }
 
     /// The page table, to translate addresses or list mappings.
-    pub fn table(&self) -> &PageTable<M, P> {
+    pub fn page_table(&self) -> &PageTable<M, P> {
         &self.table
     }
 
@@ -118,16 +118,9 @@ impl<'a, M: Mode, P: PhysMem> KernelSpace<'a, M, P> {
         &self.boot
     }
 
-    /// Unmaps every kernel stack, giving its frames back, and frees every table frame.
-    pub fn destroy(mut self, frames: &mut impl FrameSource) {
-        for slot in 0..self.stacks.slots() {
-            if self.is_stack_mapped(slot) {
-                // The table is going away: no translation through it will be used again.
-                if let Ok(flush) = self.unmap_stack(slot, frames) {
-                    flush.ignore();
-                }
-            }
-        }
+    /// Gives back every frame the map owns, kernel stacks (their pages are the table's owned
+    /// leaves) and table frames alike. No hart may use the map any more.
+    pub fn destroy(self, frames: &mut impl FrameSource) {
         self.table.destroy(frames);
     }
 }

@@ -2,15 +2,17 @@
 //! guard page so an overflow faults instead of writing into the next stack.
 //!
 //! A slot's stack is all mapped or all unmapped (only these functions touch the area), so the
-//! page table itself records which slots are in use: no array of slots, no heap.
+//! page table itself records which slots are in use: no array of slots, no heap. Its pages are
+//! owned leaves of the table (`PageTable::map_new`), so unmapping a stack gives its frames back
+//! without a word of `unsafe` here.
 
 use super::KernelSpace;
-use super::describe::Region;
-use super::error::StackError;
+use super::describe::KernelRegion;
+use super::error::{MapStackError, UnmapStackError};
 use super::layout::perms_of;
 use crate::addr::{Page, PageRange, VirtAddr};
 use crate::frame::FrameSource;
-use crate::paging::{self, Mode, PageSizes};
+use crate::paging::{MapNewError, Mode};
 use crate::phys::PhysMem;
 use crate::tlb::Flush;
 
@@ -25,11 +27,17 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
         self.stacks.stack_pages(slot)
     }
 
+    /// The unmapped page just below slot `slot`'s stack, where an overflow faults; `None` if
+    /// there is no such slot.
+    pub fn stack_guard(&self, slot: usize) -> Option<Page> {
+        self.stacks.guard_page(slot)
+    }
+
     /// The initial stack pointer of slot `slot`: the first address above its stack.
     pub fn stack_top(&self, slot: usize) -> Option<VirtAddr> {
         let pages = self.stacks.stack_pages(slot)?;
         // The stack ends at the guard page above it, below the trampoline: a VirtAddr.
-        VirtAddr::new(pages.end_u64() as usize).ok()
+        VirtAddr::try_from(pages.end_u64()).ok()
     }
 
     /// Whether slot `slot`'s stack is mapped.
@@ -39,27 +47,30 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
             .is_some_and(|pages| self.table.translate(pages.start().start()).is_some())
     }
 
-    /// Maps slot `slot`'s stack with fresh frames from `frames` (contents unspecified) and
-    /// returns its top (the initial stack pointer) and the flush to apply.
+    /// Maps slot `slot`'s stack with fresh zeroed frames from `frames` and returns its top (the
+    /// initial stack pointer) and the flush to apply.
     ///
-    /// Fails with [`StackError::BadSlot`], [`StackError::AlreadyMapped`], or
-    /// [`StackError::OutOfMemory`]; the map is unchanged after each, and every frame taken is
-    /// given back. Use the same frame source for every call on one space: the frames go back to
-    /// it in [`unmap_stack`](Self::unmap_stack).
+    /// Fails with [`MapStackError::BadSlot`], [`MapStackError::AlreadyMapped`], or
+    /// [`MapStackError::OutOfMemory`]; the map is unchanged after each, and every frame taken
+    /// is given back. Use the same frame source for every call on one space: the frames go back
+    /// to it in [`unmap_stack`](Self::unmap_stack).
     pub fn map_stack(
         &mut self,
         slot: usize,
         frames: &mut impl FrameSource,
-    ) -> Result<(VirtAddr, Flush), StackError> {
-        let pages = self.checked_slot(slot)?;
+    ) -> Result<(VirtAddr, Flush), MapStackError> {
+        let (pages, top) = self
+            .slot(slot)
+            .map_err(|(slot, slots)| MapStackError::BadSlot { slot, slots })?;
         if self.is_stack_mapped(slot) {
-            return Err(StackError::AlreadyMapped(slot));
+            return Err(MapStackError::AlreadyMapped(slot));
         }
-        let flush = self
-            .fill_stack(pages, frames)
-            .map_err(|_| StackError::OutOfMemory)?;
-        // `checked_slot` succeeded, so the slot has a top.
-        let top = self.stack_top(slot).unwrap_or_default();
+        let flush = self.fill_stack(pages, frames).map_err(|e| match e {
+            MapNewError::OutOfMemory => MapStackError::OutOfMemory,
+            // The slot's pages are below the top, the permissions a constant, and the pages
+            // unmapped (checked just above; nothing else maps the stack area).
+            e => unreachable!("a kernel stack cannot be refused for {e}"),
+        })?;
         Ok((top, flush))
     }
 
@@ -68,75 +79,41 @@ impl<M: Mode, P: PhysMem> KernelSpace<'_, M, P> {
     /// become empty. Apply the flush before the slot's stack is mapped again; no hart may be
     /// running on the stack.
     ///
-    /// Fails with [`StackError::BadSlot`] or [`StackError::NotMapped`], changing nothing.
+    /// Fails with [`UnmapStackError::BadSlot`] or [`UnmapStackError::NotMapped`], changing
+    /// nothing.
     pub fn unmap_stack(
         &mut self,
         slot: usize,
         frames: &mut impl FrameSource,
-    ) -> Result<Flush, StackError> {
-        let pages = self.checked_slot(slot)?;
+    ) -> Result<Flush, UnmapStackError> {
+        let (pages, _) = self
+            .slot(slot)
+            .map_err(|(slot, slots)| UnmapStackError::BadSlot { slot, slots })?;
         if !self.is_stack_mapped(slot) {
-            return Err(StackError::NotMapped(slot));
+            return Err(UnmapStackError::NotMapped(slot));
         }
-        // Stack leaves are 4 KiB, so the unmap never splits a superpage and cannot run out.
-        self.release_stack(pages, frames)
-            .map_err(|_| StackError::OutOfMemory)
+        let unmapped = self.table.unmap(pages, frames);
+        // Stack leaves are 4 KiB, so the unmap never splits a superpage, and the area lies
+        // below the mode's top.
+        Ok(unmapped.expect("a kernel stack unmaps without splitting"))
     }
 
-    fn checked_slot(&self, slot: usize) -> Result<PageRange, StackError> {
-        self.stacks.stack_pages(slot).ok_or(StackError::BadSlot {
-            slot,
-            slots: self.stacks.slots(),
-        })
+    /// The pages and the top of slot `slot`, or the slot and the number of slots if there is
+    /// no such slot.
+    fn slot(&self, slot: usize) -> Result<(PageRange, VirtAddr), (usize, usize)> {
+        match (self.stacks.stack_pages(slot), self.stack_top(slot)) {
+            (Some(pages), Some(top)) => Ok((pages, top)),
+            _ => Err((slot, self.stacks.slots())),
+        }
     }
 
-    /// Maps `pages` (all unmapped) to fresh frames, one page at a time (the frames need not be
-    /// contiguous); on failure unmaps and frees what it did, table frames included.
+    /// Maps `pages` (all unmapped) to fresh zeroed frames, all or none.
     pub(super) fn fill_stack(
         &mut self,
         pages: PageRange,
         frames: &mut impl FrameSource,
-    ) -> Result<Flush, paging::Error> {
-        let perms = perms_of(Region::KernelStack(0));
-        for done in 0..pages.count() {
-            let undo = PageRange::from_pages(pages.start(), done)?;
-            let page = Page::from_number(pages.start().number() + done)?;
-            let page = PageRange::from_pages(page, 1)?;
-            let frame = match frames.allocate() {
-                Ok(f) => f,
-                Err(_) => {
-                    self.release_stack(undo, frames)?.ignore();
-                    return Err(paging::Error::OutOfMemory);
-                }
-            };
-            match self
-                .table
-                .map(page, frame.start(), perms, PageSizes::Only4KiB, frames)
-            {
-                // One flush for the whole stack is returned below.
-                Ok(flush) => flush.ignore(),
-                Err(e) => {
-                    // SAFETY: `frame` was just allocated from `frames` and never mapped.
-                    unsafe { frames.deallocate(frame) };
-                    // The stack was never handed out, so no hart has used these pages.
-                    self.release_stack(undo, frames)?.ignore();
-                    return Err(e);
-                }
-            }
-        }
-        Ok(Flush::pages(pages))
-    }
-
-    /// Unmaps the stack pages `pages` and frees their frames and emptied tables.
-    fn release_stack(
-        &mut self,
-        pages: PageRange,
-        frames: &mut impl FrameSource,
-    ) -> Result<Flush, paging::Error> {
-        // SAFETY: every frame mapped in a stack's pages was allocated from `frames` by
-        // `fill_stack` (the documented rule: one frame source per space, as for the table's own
-        // frames), only this one 4 KiB leaf names it, and the leaf goes now; nothing in this
-        // library keeps a pointer to stack memory.
-        unsafe { self.table.unmap_and_free(pages, frames) }
+    ) -> Result<Flush, MapNewError> {
+        let perms = perms_of(KernelRegion::KernelStack(0));
+        self.table.map_new(pages, perms, frames, |_, _| {})
     }
 }

@@ -170,14 +170,16 @@ impl<'a> ElfImage<'a> {
             return Err(ElfError::NotLittleEndian(bytes[5]));
         }
         let r = Reader { bytes, class };
+        // The whole header is there (checked above), so its fields read.
+        const IN_HEADER: &str = "a field inside the ELF header";
         if bytes[6] != EV_CURRENT || r.u32(20) != Some(1) {
             return Err(ElfError::BadVersion);
         }
-        let e_type = r.u16(16).unwrap_or(0);
+        let e_type = r.u16(16).expect(IN_HEADER);
         if e_type != ET_EXEC {
             return Err(ElfError::NotExecutable(e_type));
         }
-        let machine = r.u16(18).unwrap_or(0);
+        let machine = r.u16(18).expect(IN_HEADER);
         if machine != EM_RISCV {
             return Err(ElfError::WrongMachine(machine));
         }
@@ -185,12 +187,12 @@ impl<'a> ElfImage<'a> {
             ElfClass::Elf32 => (r.word(24), r.word(28), r.u16(42), r.u16(44)),
             ElfClass::Elf64 => (r.word(24), r.word(32), r.u16(54), r.u16(56)),
         };
-        let (entry, phoff) = (entry.unwrap_or(0), phoff.unwrap_or(u64::MAX));
-        let phentsize = phentsize.unwrap_or(0);
+        let (entry, phoff) = (entry.expect(IN_HEADER), phoff.expect(IN_HEADER));
+        let phentsize = phentsize.expect(IN_HEADER);
         if usize::from(phentsize) != class.phdr_size() {
             return Err(ElfError::BadProgramHeaderSize(phentsize));
         }
-        let phnum = usize::from(phnum.unwrap_or(0));
+        let phnum = usize::from(phnum.expect(IN_HEADER));
         let table_fits = usize::try_from(phoff).ok().and_then(|off| {
             let end = off.checked_add(phnum.checked_mul(class.phdr_size())?)?;
             (end <= bytes.len()).then_some(off)
@@ -227,18 +229,22 @@ impl<'a> ElfImage<'a> {
 
     /// The `PT_LOAD` segments with a non-zero size in memory, in header order.
     pub fn segments(&self) -> impl Iterator<Item = ElfSegment> + '_ {
-        // `parse` validated every header, so `header` cannot fail here.
-        (0..self.phnum).filter_map(|i| self.header(i).ok().flatten().filter(|s| s.memsz > 0))
+        (0..self.phnum).filter_map(|i| {
+            let header = self.header(i).expect("`parse` validated every header");
+            header.filter(|s| s.memsz > 0)
+        })
     }
 
-    /// The file bytes of `seg` (its first `filesz` bytes in memory).
+    /// The file bytes of `seg` (its first `filesz` bytes in memory), a segment of this image.
+    ///
+    /// # Panics
+    /// If `seg` lies outside the file, which no segment of this image does (`parse` checked).
     pub fn file_bytes(&self, seg: &ElfSegment) -> &'a [u8] {
-        let start = usize::try_from(seg.offset).unwrap_or(usize::MAX);
-        let len = usize::try_from(seg.filesz).unwrap_or(usize::MAX);
-        start
-            .checked_add(len)
-            .and_then(|end| self.bytes.get(start..end))
-            .unwrap_or(&[])
+        let start = usize::try_from(seg.offset).ok();
+        let end = seg.offset.checked_add(seg.filesz);
+        let end = end.and_then(|end| usize::try_from(end).ok());
+        let bytes = start.zip(end).and_then(|(s, e)| self.bytes.get(s..e));
+        bytes.expect("a segment of this image lies inside the file")
     }
 
     /// Program header `i`, validated; `None` if it is not `PT_LOAD`.

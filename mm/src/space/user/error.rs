@@ -3,7 +3,7 @@
 
 use super::elf::ElfError;
 use super::layout::LimitsError;
-use crate::paging;
+use crate::paging::MapError;
 use core::fmt;
 
 /// Why [`UserSpace::new`](super::UserSpace::new) failed.
@@ -14,7 +14,7 @@ pub enum NewError {
     /// The limits cannot lay out a space of this mode.
     Limits(LimitsError),
     /// The trampoline frame cannot be mapped (e.g. beyond the mode's physical reach).
-    Trampoline(paging::Error),
+    Trampoline(MapError),
 }
 
 /// Why [`UserSpace::load_elf`](super::UserSpace::load_elf) refused an image.
@@ -74,7 +74,7 @@ pub enum SbrkError {
     /// `break + delta` leaves the mode's addresses (below zero, beyond the top), or `delta`
     /// does not fit the mode's registers (Sv32: 32 bits, so `+0x8000_0000` is not a growth).
     Overflow {
-        /// The break.
+        /// The break when the call was made.
         brk: usize,
         /// The change asked for.
         delta: isize,
@@ -83,7 +83,7 @@ pub enum SbrkError {
     AboveCap {
         /// The break asked for.
         requested: usize,
-        /// The cap.
+        /// The highest break the layout allows.
         cap: usize,
     },
     /// The new break would lie below the heap's start.
@@ -100,7 +100,7 @@ pub enum SbrkError {
 /// Why [`UserSpace::grow_stack`](super::UserSpace::grow_stack) refused: the kernel should kill
 /// the process (its fault is not a stack growth).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StackError {
+pub enum GrowStackError {
     /// The faulting address is not below the stack's lowest mapped page (it is mapped already,
     /// or above the stack).
     NotBelowStack(usize),
@@ -124,9 +124,9 @@ pub enum StackError {
 pub enum CopyError {
     /// `addr + len` overflows.
     Overflow {
-        /// The user address.
+        /// The user address the copy starts at.
         addr: usize,
-        /// The length.
+        /// The bytes asked for.
         len: usize,
     },
     /// Some of the bytes lie at or above the mode's top (this includes every non-canonical or
@@ -185,12 +185,12 @@ display!(SbrkError,
     SbrkError::OutOfMemory => "out of frames for the heap";
 );
 
-display!(StackError,
-    StackError::NotBelowStack(a) => "fault at {:#x} is not below the stack", a;
-    StackError::BeyondLimit(a) => "fault at {:#x} is beyond the stack limit", a;
-    StackError::BadStackPointer(sp) => "stack pointer {:#x} is not in the stack", sp;
-    StackError::BelowStackPointer { fault, sp } => "fault at {:#x} is below sp {:#x}", fault, sp;
-    StackError::OutOfMemory => "out of frames for the stack";
+display!(GrowStackError,
+    GrowStackError::NotBelowStack(a) => "fault at {:#x} is not below the stack", a;
+    GrowStackError::BeyondLimit(a) => "fault at {:#x} is beyond the stack limit", a;
+    GrowStackError::BadStackPointer(sp) => "stack pointer {:#x} is not in the stack", sp;
+    GrowStackError::BelowStackPointer { fault, sp } => "fault at {:#x} is below sp {:#x}", fault, sp;
+    GrowStackError::OutOfMemory => "out of frames for the stack";
 );
 
 display!(CopyError,

@@ -1,8 +1,9 @@
 //! `sbrk`: the heap's break, byte-granular, over whole mapped pages.
 
-use super::layout::{page_up, to_va};
+use super::pages::DATA_PAGE;
+use super::region::pages_between;
 use super::{SbrkError, USER_RW, UserSpace};
-use crate::addr::{PAGE_SIZE, VirtAddr};
+use crate::addr::{Page, PageSize, VirtAddr};
 use crate::frame::FrameSource;
 use crate::paging::Mode;
 use crate::phys::PhysMem;
@@ -30,28 +31,33 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     ) -> Result<(VirtAddr, Flush), SbrkError> {
         let old = self.brk;
         let new = self.new_break(delta)?;
-        let (old_top, new_top) = (page_up(old), page_up(new));
+        let old_top = self.heap_end();
+        let new_top = new.align_up(PageSize::Size4KiB);
+        let new_top = new_top.expect("a break at or below the page-aligned heap cap");
         let flush = if new_top > old_top {
-            self.map_zeroed(old_top, (new_top - old_top) / PAGE_SIZE, USER_RW, frames)
+            let pages = pages_between(old_top, new_top).count();
+            self.map_zeroed(old_top, pages, USER_RW, frames)
                 .map_err(|_| SbrkError::OutOfMemory)?
         } else {
-            self.release(new_top, (old_top - new_top) / PAGE_SIZE, frames)
+            let pages = pages_between(new_top, old_top).count();
+            self.release(new_top, pages, frames)
         };
         if new > old && old < old_top {
             // The rest of the old last page may hold bytes released earlier or written past
             // the break: the heap must gain only zeroes.
-            self.zero_bytes(old, new.min(old_top) - old);
+            let len = new.min(old_top).as_usize() - old.as_usize();
+            let page = self.table.owned_page_mut(Page::containing(old));
+            let zeroed = page.expect(DATA_PAGE).fill_bytes(old.page_offset(), len, 0);
+            zeroed.expect(DATA_PAGE);
         }
         self.brk = new;
-        Ok((to_va(old), flush))
+        Ok((old, flush))
     }
 
     /// The break `delta` bytes from the current one, if allowed.
-    fn new_break(&self, delta: isize) -> Result<usize, SbrkError> {
-        let overflow = SbrkError::Overflow {
-            brk: self.brk,
-            delta,
-        };
+    fn new_break(&self, delta: isize) -> Result<VirtAddr, SbrkError> {
+        let brk = self.brk.as_usize();
+        let overflow = SbrkError::Overflow { brk, delta };
         // Sv32 runs on RV32 (4-byte entries, 32-bit registers): a delta is a signed 32-bit
         // value there, whatever the host's isize.
         let register_bits = (M::ENTRY_BYTES * 8) as u32;
@@ -63,24 +69,25 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         if d < lo || d >= hi {
             return Err(overflow);
         }
-        let new = self.brk as i128 + d;
+        let new = brk as i128 + d;
         if new < 0 || new >= i128::from(M::VA_TOP) {
             return Err(overflow);
         }
         // Below the mode's top, so it fits in usize.
-        let new = new as usize;
-        if new > self.layout.cap() {
+        let requested = new as usize;
+        let (cap, start) = (self.layout.heap_cap(), self.heap_start);
+        if requested > cap.as_usize() {
             return Err(SbrkError::AboveCap {
-                requested: new,
-                cap: self.layout.cap(),
+                requested,
+                cap: cap.as_usize(),
             });
         }
-        if new < self.heap_start {
+        if requested < start.as_usize() {
             return Err(SbrkError::BelowStart {
-                requested: new,
-                start: self.heap_start,
+                requested,
+                start: start.as_usize(),
             });
         }
-        Ok(new)
+        Ok(VirtAddr::new(requested).expect("between the heap start and its cap"))
     }
 }

@@ -91,9 +91,9 @@ impl core::error::Error for LimitsError {}
 /// The fixed addresses of one space, derived from its mode and [`Limits`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {
-    stack_top: usize,
-    stack_floor: usize,
-    heap_cap: usize,
+    stack_top: VirtAddr,
+    stack_floor: VirtAddr,
+    heap_cap: VirtAddr,
     limits: Limits,
 }
 
@@ -107,14 +107,14 @@ impl Layout {
         if !whole(limits.guard_gap) {
             return Err(LimitsError::BadGuardGap(limits.guard_gap));
         }
-        let stack_top = trap_frame_page::<M>().start().as_usize();
+        let stack_top = trap_frame_page::<M>().start();
         let room = LimitsError::NoRoomForProgram {
             stack_max: limits.stack_max,
             guard_gap: limits.guard_gap,
         };
         let stack_floor = stack_top.checked_sub(limits.stack_max).ok_or(room)?;
         let heap_cap = stack_floor.checked_sub(limits.guard_gap).ok_or(room)?;
-        if heap_cap < USER_TEXT_START + PAGE_SIZE {
+        if heap_cap.as_usize() < USER_TEXT_START + PAGE_SIZE {
             return Err(room);
         }
         Ok(Layout {
@@ -127,49 +127,22 @@ impl Layout {
 
     /// Exclusive top of the stack: the first byte of the trap frame page.
     pub fn stack_top(&self) -> VirtAddr {
-        to_va(self.stack_top)
+        self.stack_top
     }
 
     /// The lowest address the stack may ever reach (`stack_top - stack_max`).
     pub fn stack_floor(&self) -> VirtAddr {
-        to_va(self.stack_floor)
+        self.stack_floor
     }
 
     /// The highest value the break may take: the guard gap lies between it and the floor.
+    /// Page aligned, like the floor and the top.
     pub fn heap_cap(&self) -> VirtAddr {
-        to_va(self.heap_cap)
+        self.heap_cap
     }
 
     /// The limits the layout was made from.
     pub fn limits(&self) -> Limits {
         self.limits
     }
-
-    pub(super) fn top(&self) -> usize {
-        self.stack_top
-    }
-
-    pub(super) fn floor(&self) -> usize {
-        self.stack_floor
-    }
-
-    pub(super) fn cap(&self) -> usize {
-        self.heap_cap
-    }
-}
-
-/// An address already known to lie below the mode's top as a [`VirtAddr`].
-pub(super) fn to_va(a: usize) -> VirtAddr {
-    VirtAddr::new(a).unwrap_or_default()
-}
-
-/// `a` rounded down to a page boundary.
-pub(super) const fn page_down(a: usize) -> usize {
-    a & !(PAGE_SIZE - 1)
-}
-
-/// `a` rounded up to a page boundary, for addresses known to lie at least a page below the
-/// top of `usize` (everything below a mode's top does).
-pub(super) const fn page_up(a: usize) -> usize {
-    (a + (PAGE_SIZE - 1)) & !(PAGE_SIZE - 1)
 }

@@ -1,13 +1,13 @@
 //! Placing an ELF executable's segments in a fresh space.
 
 use super::elf::{ElfClass, ElfImage, ElfSegment, PF_R, PF_W, PF_X};
-use super::layout::{page_down, page_up, to_va};
-use super::region::{RegionKind, Span};
-use super::{LoadError, MAX_SEGMENTS, USER_TEXT_START, UserSpace};
-use crate::addr::{PAGE_SIZE, VirtAddr};
-use crate::frame::FrameSource;
+use super::pages::{DATA_PAGE, out_of_memory};
+use super::region::{Span, UserRegion, pages_between};
+use super::{LoadError, MAX_SEGMENTS, USER_TEXT_START, USER_TEXT_START_VA, UserSpace};
+use crate::addr::{PAGE_SIZE, PageSize, VirtAddr};
+use crate::frame::{FrameSource, OutOfMemory};
 use crate::paging::{Mode, Perms};
-use crate::phys::PhysMem;
+use crate::phys::{FrameMut, PhysMem};
 
 impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// Loads the executable `image` into this fresh space (no program, empty heap) and returns
@@ -28,7 +28,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         frames: &mut impl FrameSource,
     ) -> Result<VirtAddr, LoadError> {
         let fresh = self.segment_count == 0
-            && self.heap_start == USER_TEXT_START
+            && self.heap_start == USER_TEXT_START_VA
             && self.brk == self.heap_start;
         if !fresh {
             return Err(LoadError::NotFresh);
@@ -42,7 +42,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         for (n, seg) in elf.segments().enumerate() {
             let span = self.place(&seg)?;
             for (earlier, other) in placed[..n].iter() {
-                if span.start < earlier.end() && earlier.start < span.end() {
+                if overlap(span.pages, earlier.pages) {
                     let first = other.map_or(0, |s: ElfSegment| s.index);
                     return Err(LoadError::Overlap {
                         first,
@@ -65,22 +65,27 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
                 continue;
             };
             if self.fill_segment(&elf, &seg, span, frames).is_err() {
-                for (span, _) in &placed[..=n] {
-                    self.release(span.start, span.pages, frames).ignore(); // not live
+                // Segment `n` mapped nothing (`map_new` is all or nothing); the earlier ones
+                // go, and the space is fresh again.
+                for (span, _) in &placed[..n] {
+                    self.table.unmap(span.pages, frames).expect(UNMAP).ignore(); // not live
                 }
                 return Err(LoadError::OutOfMemory);
             }
         }
-        let mut end = USER_TEXT_START;
+        let mut end = USER_TEXT_START_VA;
         for (n, (span, _)) in placed[..count].iter().enumerate() {
             self.segments[n] = *span;
-            end = end.max(span.end());
+            let span_end = VirtAddr::try_from(span.pages.end_u64()).expect("below the heap cap");
+            end = end.max(span_end);
         }
         self.segment_count = count;
-        self.heap_start = page_up(end);
-        self.brk = self.heap_start;
-        self.entry = Some(to_va(entry as usize));
-        Ok(to_va(entry as usize))
+        self.heap_start = end;
+        self.brk = end;
+        // Inside an executable segment, below the heap cap.
+        let entry = VirtAddr::try_from(entry).expect("inside a segment");
+        self.entry = Some(entry);
+        Ok(entry)
     }
 
     /// The pages `seg` occupies and their permissions, if the layout allows it there.
@@ -106,49 +111,54 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         }
         // `parse` checked that the end does not overflow.
         let end = seg.vaddr + seg.memsz;
-        if end > self.layout.cap() as u64 {
+        if end > self.layout.heap_cap().as_u64() {
             return Err(LoadError::AboveHeapCap { index, end });
         }
-        // Both fit in usize: they lie below the heap cap.
-        let start = page_down(seg.vaddr as usize);
+        // Both lie below the page-aligned heap cap, so they are addresses and round within it.
+        const BELOW_CAP: &str = "below the heap cap";
+        let start = VirtAddr::try_from(seg.vaddr).expect(BELOW_CAP);
+        let end = VirtAddr::try_from(end).expect(BELOW_CAP);
+        let end = end.align_up(PageSize::Size4KiB).expect(BELOW_CAP);
         Ok(Span {
-            kind: RegionKind::Program,
-            start,
-            pages: (page_up(end as usize) - start) / PAGE_SIZE,
+            what: UserRegion::Program,
+            pages: pages_between(start.align_down(PageSize::Size4KiB), end),
             perms: perms | Perms::U,
         })
     }
 
-    /// Maps `span`'s pages, each a fresh zeroed frame holding the file bytes that fall in it.
-    /// On failure the pages mapped so far stay mapped; the caller releases the span.
+    /// Maps `span`'s pages, each a fresh zeroed frame holding the file bytes that fall in it;
+    /// all or none.
     fn fill_segment(
         &mut self,
         elf: &ElfImage<'_>,
         seg: &ElfSegment,
         span: Span,
         frames: &mut impl FrameSource,
-    ) -> Result<(), crate::frame::OutOfMemory> {
+    ) -> Result<(), OutOfMemory> {
         let file = elf.file_bytes(seg);
         let file_end = seg.vaddr + file.len() as u64;
-        for i in 0..span.pages {
-            let page = span.start + i * PAGE_SIZE;
-            let (lo, hi) = (
-                seg.vaddr.max(page as u64),
-                file_end.min((page + PAGE_SIZE) as u64),
-            );
-            self.map_fresh(page, span.perms, frames, |bytes| {
-                if lo < hi {
-                    let dst = (lo - page as u64) as usize;
-                    let src = (lo - seg.vaddr) as usize;
-                    let len = (hi - lo) as usize;
-                    if let (Some(d), Some(s)) =
-                        (bytes.get_mut(dst..dst + len), file.get(src..src + len))
-                    {
-                        d.copy_from_slice(s);
-                    }
-                }
-            })?;
-        }
-        Ok(())
+        let fill = |page: crate::addr::Page, mut bytes: FrameMut<'_>| {
+            let page = page.start().as_u64();
+            let (lo, hi) = (seg.vaddr.max(page), file_end.min(page + PAGE_SIZE as u64));
+            if lo < hi {
+                // `lo..hi` lies in this page and in the segment's file bytes.
+                let (dst, src, len) = (
+                    (lo - page) as usize,
+                    (lo - seg.vaddr) as usize,
+                    (hi - lo) as usize,
+                );
+                bytes.write(dst, &file[src..src + len]).expect(DATA_PAGE);
+            }
+        };
+        let mapped = self.table.map_new(span.pages, span.perms, frames, fill);
+        mapped.map(|flush| flush.ignore()).map_err(out_of_memory) // not live
     }
 }
+
+/// Whether two page ranges share a page.
+fn overlap(a: crate::addr::PageRange, b: crate::addr::PageRange) -> bool {
+    a.start().start().as_u64() < b.end_u64() && b.start().start().as_u64() < a.end_u64()
+}
+
+/// Why unmapping a loaded segment cannot fail: its leaves are 4 KiB, below the heap cap.
+const UNMAP: &str = "a segment's 4 KiB pages unmap without splitting";

@@ -45,16 +45,15 @@ mod region;
 mod stack;
 
 pub use args::{ArgVector, ArgsError};
-pub use error::{CopyError, LoadError, NewError, SbrkError, StackError};
+pub use error::{CopyError, GrowStackError, LoadError, NewError, SbrkError};
 pub use layout::{Layout, Limits, LimitsError, USER_TEXT_START};
-pub use region::{Region, RegionKind};
+pub use region::{RegionRow, UserRegion};
 
 use crate::addr::{Frame, PAGE_SIZE, VirtAddr};
 use crate::frame::FrameSource;
-use crate::paging::{Error as PagingError, Mode, PageSizes, PageTable, Perms};
-use crate::phys::PhysMem;
+use crate::paging::{AsidOutOfRange, MapError, Mode, PageSizes, PageTable, Perms};
+use crate::phys::{FrameMut, FrameRef, PhysMem};
 use crate::space::{trampoline_page, trap_frame_page};
-use layout::to_va;
 use region::Span;
 
 /// The most loadable segments a program may have (typical executables have two to four).
@@ -72,7 +71,8 @@ const USER_RW: Perms = Perms::R.union(Perms::W).union(Perms::U);
 /// - the heap is mapped exactly on `[heap start, break rounded up to a page)`;
 /// - the stack is mapped exactly on `[stack bottom, stack top)`, at least its top page;
 /// - the trap frame (R+W) and the trampoline (R+X) occupy the top two pages, without U;
-/// - every leaf maps a 4 KiB frame this space owns, except the trampoline's.
+/// - every leaf but the trampoline's is an owned leaf of the table
+///   ([`PageTable::map_new`]): its frame is the space's alone, and goes back with the leaf.
 ///
 /// A space holds frames it can only give back with a frame source: end it with
 /// [`destroy`](Self::destroy). Dropping it instead leaks its frames (safely).
@@ -82,10 +82,9 @@ pub struct UserSpace<M: Mode, P: PhysMem> {
     segments: [Span; MAX_SEGMENTS],
     segment_count: usize,
     entry: Option<VirtAddr>,
-    heap_start: usize,
-    brk: usize,
-    stack_bottom: usize,
-    trap_frame: Frame,
+    heap_start: VirtAddr,
+    brk: VirtAddr,
+    stack_bottom: VirtAddr,
     trampoline: Frame,
 }
 
@@ -100,7 +99,8 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         frames: &mut impl FrameSource,
     ) -> Result<Self, NewError> {
         let mut space = Self::without_stack(phys, trampoline, limits, frames, |_| {})?;
-        let top_page = space.layout.top() - PAGE_SIZE;
+        let top_page = space.layout.stack_top().checked_sub(PAGE_SIZE);
+        let top_page = top_page.expect("the stack top lies pages above zero");
         match space.map_zeroed(top_page, 1, USER_RW, frames) {
             Ok(flush) => flush.ignore(), // not live
             Err(_) => {
@@ -119,11 +119,11 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         trampoline: Frame,
         limits: Limits,
         frames: &mut impl FrameSource,
-        fill_trap_frame: impl FnOnce(&mut [u8]),
+        mut fill_trap_frame: impl FnMut(FrameMut<'_>),
     ) -> Result<Self, NewError> {
         let layout = Layout::new::<M>(limits).map_err(NewError::Limits)?;
         let mut table = PageTable::new(phys, frames).map_err(|_| NewError::OutOfMemory)?;
-        let tramp = pages::range(trampoline_page::<M>().start().as_usize(), 1);
+        let tramp = pages::range(trampoline_page::<M>().start(), 1);
         if let Err(e) = table.map(
             tramp,
             trampoline.start(),
@@ -133,44 +133,38 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         ) {
             table.destroy(frames);
             return Err(match e {
-                PagingError::OutOfMemory => NewError::OutOfMemory,
+                MapError::OutOfMemory => NewError::OutOfMemory,
                 e => NewError::Trampoline(e),
             });
         }
-        let mut space = UserSpace {
+        let tf_page = pages::range(trap_frame_page::<M>().start(), 1);
+        let tf = table.map_new(tf_page, Perms::RW, frames, |_, bytes| {
+            fill_trap_frame(bytes)
+        });
+        match tf {
+            Ok(flush) => flush.ignore(), // not live
+            Err(_) => {
+                table.destroy(frames);
+                return Err(NewError::OutOfMemory);
+            }
+        }
+        Ok(UserSpace {
             table,
             layout,
             segments: [Span::EMPTY; MAX_SEGMENTS],
             segment_count: 0,
             entry: None,
-            heap_start: USER_TEXT_START,
-            brk: USER_TEXT_START,
-            stack_bottom: layout.top(),
-            // Replaced just below; `destroy` does not read it.
-            trap_frame: trampoline,
+            heap_start: USER_TEXT_START_VA,
+            brk: USER_TEXT_START_VA,
+            stack_bottom: layout.stack_top(),
             trampoline,
-        };
-        let tf_page = trap_frame_page::<M>().start().as_usize();
-        match space.map_fresh(tf_page, Perms::RW, frames, fill_trap_frame) {
-            Ok(frame) => space.trap_frame = frame,
-            Err(_) => {
-                space.destroy(frames);
-                return Err(NewError::OutOfMemory);
-            }
-        }
-        Ok(space)
+        })
     }
 
-    /// Unmaps everything, gives every data frame (program, heap, stack, trap frame) and every
-    /// table frame back to `frames`, and consumes the space. The trampoline frame is the
+    /// Gives back every data frame (program, heap, stack, trap frame: the table's owned leaves)
+    /// and every table frame to `frames`, and consumes the space. The trampoline frame is the
     /// caller's and stays. No hart may be using the table any more.
-    pub fn destroy(mut self, frames: &mut impl FrameSource) {
-        for span in self.user_spans() {
-            self.release(span.start, span.pages, frames).ignore();
-        }
-        let tf_page = trap_frame_page::<M>().start().as_usize();
-        self.release(tf_page, 1, frames).ignore();
-        // The trampoline leaf is left in place: destroying frees table frames, never leaves.
+    pub fn destroy(self, frames: &mut impl FrameSource) {
         self.table.destroy(frames);
     }
 
@@ -187,22 +181,30 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// The first byte of the heap: the page after the highest segment (or
     /// [`USER_TEXT_START`] before a program is loaded).
     pub fn heap_start(&self) -> VirtAddr {
-        to_va(self.heap_start)
+        self.heap_start
     }
 
     /// The current break: the first byte past the heap.
     pub fn brk(&self) -> VirtAddr {
-        to_va(self.brk)
+        self.brk
     }
 
     /// The lowest mapped stack address.
     pub fn stack_bottom(&self) -> VirtAddr {
-        to_va(self.stack_bottom)
+        self.stack_bottom
     }
 
-    /// The frame holding the process's trap frame (for the kernel's trap path).
-    pub fn trap_frame(&self) -> Frame {
-        self.trap_frame
+    /// The process's trap frame, to read (the kernel's trap path saves and restores the
+    /// registers there; [`FrameRef::frame`] names its frame).
+    pub fn trap_frame(&self) -> FrameRef<'_> {
+        let page = self.table.owned_page(trap_frame_page::<M>());
+        page.expect("the trap frame is an owned page for the space's life")
+    }
+
+    /// The process's trap frame, to read and write.
+    pub fn trap_frame_mut(&mut self) -> FrameMut<'_> {
+        let page = self.table.owned_page_mut(trap_frame_page::<M>());
+        page.expect("the trap frame is an owned page for the space's life")
     }
 
     /// The trampoline frame the space was created with.
@@ -216,7 +218,13 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     }
 
     /// The `satp` value that selects this space with address-space id `asid`.
-    pub fn satp(&self, asid: u16) -> Result<u64, PagingError> {
+    pub fn satp(&self, asid: u16) -> Result<u64, AsidOutOfRange> {
         self.table.satp(asid)
     }
 }
+
+/// [`USER_TEXT_START`] as an address: where an empty heap starts.
+const USER_TEXT_START_VA: VirtAddr = match VirtAddr::new(USER_TEXT_START) {
+    Ok(va) => va,
+    Err(_) => panic!("USER_TEXT_START is an address"),
+};

@@ -1,16 +1,16 @@
 //! The regions of a process's space, for `fork`, teardown and a `vmmap`-style dump.
 
-use super::UserSpace;
-use super::layout::{page_up, to_va};
-use crate::addr::{PAGE_SIZE, VirtAddr};
+use super::pages::range;
+use super::{USER_RW, UserSpace};
+use crate::addr::{PAGE_SIZE, Page, PageRange, VirtAddr};
 use crate::paging::{Mode, Perms};
 use crate::phys::PhysMem;
 use crate::space::{trampoline_page, trap_frame_page};
 use core::fmt;
 
-/// What a region holds.
+/// What a range of a process's space is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RegionKind {
+pub enum UserRegion {
     /// A program segment loaded from the ELF image (text, rodata, data and bss).
     Program,
     /// The heap, moved by `sbrk`.
@@ -23,14 +23,14 @@ pub enum RegionKind {
     Trampoline,
 }
 
-impl fmt::Display for RegionKind {
+impl fmt::Display for UserRegion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            RegionKind::Program => "program",
-            RegionKind::Heap => "heap",
-            RegionKind::Stack => "stack",
-            RegionKind::TrapFrame => "trap frame",
-            RegionKind::Trampoline => "trampoline",
+            UserRegion::Program => "program",
+            UserRegion::Heap => "heap",
+            UserRegion::Stack => "stack",
+            UserRegion::TrapFrame => "trap frame",
+            UserRegion::Trampoline => "trampoline",
         })
     }
 }
@@ -38,9 +38,9 @@ impl fmt::Display for RegionKind {
 /// One row of a `vmmap`-style dump: a run of pages with one purpose and one set of
 /// permissions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Region {
+pub struct RegionRow {
     /// What the pages hold.
-    pub kind: RegionKind,
+    pub what: UserRegion,
     /// First address.
     pub start: VirtAddr,
     /// Number of 4 KiB pages, all mapped.
@@ -49,28 +49,24 @@ pub struct Region {
     pub perms: Perms,
 }
 
-impl Region {
+impl RegionRow {
     /// Exclusive end, as `u64` (the trampoline's is 2^32 on Sv32).
     pub fn end(&self) -> u64 {
         self.start.as_u64() + (self.pages * PAGE_SIZE) as u64
     }
 }
 
-impl fmt::Display for Region {
+impl fmt::Display for RegionRow {
     /// `0000000000001000-0000000000003000 r-xu     2 program`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bit = |p: Perms, c: char| if self.perms.contains(p) { c } else { '-' };
         write!(
             f,
-            "{:016x}-{:016x} {}{}{}{} {:>6} {}",
+            "{:016x}-{:016x} {:#.4} {:>6} {}",
             self.start.as_u64(),
             self.end(),
-            bit(Perms::R, 'r'),
-            bit(Perms::W, 'w'),
-            bit(Perms::X, 'x'),
-            bit(Perms::U, 'u'),
+            self.perms,
             self.pages,
-            self.kind
+            self.what
         )
     }
 }
@@ -82,49 +78,55 @@ impl fmt::Display for Region {
 /// write paths (`copy_out`, the store-fault handler) would copy a shared page before writing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Span {
-    pub(super) kind: RegionKind,
-    pub(super) start: usize,
-    pub(super) pages: usize,
+    pub(super) what: UserRegion,
+    pub(super) pages: PageRange,
     pub(super) perms: Perms,
 }
 
 impl Span {
     pub(super) const EMPTY: Span = Span {
-        kind: RegionKind::Program,
-        start: 0,
-        pages: 0,
+        what: UserRegion::Program,
+        pages: match PageRange::from_pages(Page::containing(VirtAddr::ZERO), 0) {
+            Ok(r) => r,
+            Err(_) => panic!("an empty range at 0 is a range"),
+        },
         perms: Perms::empty(),
     };
 
-    pub(super) fn end(&self) -> usize {
-        self.start + self.pages * PAGE_SIZE
+    /// The first address.
+    pub(super) fn start(&self) -> VirtAddr {
+        self.pages.start().start()
     }
 
-    fn row(self) -> Region {
-        Region {
-            kind: self.kind,
-            start: to_va(self.start),
-            pages: self.pages,
+    fn row(self) -> RegionRow {
+        RegionRow {
+            what: self.what,
+            start: self.start(),
+            pages: self.pages.count(),
             perms: self.perms,
         }
     }
 }
 
 impl<M: Mode, P: PhysMem> UserSpace<M, P> {
+    /// The first address past the heap's pages: the break rounded up to a page.
+    pub(super) fn heap_end(&self) -> VirtAddr {
+        let end = self.brk.align_up(crate::addr::PageSize::Size4KiB);
+        end.expect("the break lies at or below the page-aligned heap cap")
+    }
+
     /// The user-accessible spans, in address order: program segments, heap, stack (the heap
     /// and stack possibly empty of pages).
     pub(super) fn user_spans(&self) -> impl Iterator<Item = Span> + use<M, P> {
         let heap = Span {
-            kind: RegionKind::Heap,
-            start: self.heap_start,
-            pages: (page_up(self.brk) - self.heap_start) / PAGE_SIZE,
-            perms: super::USER_RW,
+            what: UserRegion::Heap,
+            pages: pages_between(self.heap_start, self.heap_end()),
+            perms: USER_RW,
         };
         let stack = Span {
-            kind: RegionKind::Stack,
-            start: self.stack_bottom,
-            pages: (self.layout.top() - self.stack_bottom) / PAGE_SIZE,
-            perms: super::USER_RW,
+            what: UserRegion::Stack,
+            pages: pages_between(self.stack_bottom, self.layout.stack_top()),
+            perms: USER_RW,
         };
         let segments = self.segments.into_iter().take(self.segment_count);
         segments.chain([heap, stack])
@@ -132,19 +134,19 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
 
     /// Every mapped region in address order, one row each: program segments, heap, stack, trap
     /// frame, trampoline. Empty regions (a heap at its start) have no row.
-    pub fn regions(&self) -> impl Iterator<Item = Region> + use<M, P> {
-        let top = |page: crate::addr::Page, kind, perms| Region {
-            kind,
+    pub fn regions(&self) -> impl Iterator<Item = RegionRow> + use<M, P> {
+        let top = |page: Page, what, perms| RegionRow {
+            what,
             start: page.start(),
             pages: 1,
             perms,
         };
         let kernel = [
-            top(trap_frame_page::<M>(), RegionKind::TrapFrame, Perms::RW),
-            top(trampoline_page::<M>(), RegionKind::Trampoline, Perms::RX),
+            top(trap_frame_page::<M>(), UserRegion::TrapFrame, Perms::RW),
+            top(trampoline_page::<M>(), UserRegion::Trampoline, Perms::RX),
         ];
         self.user_spans()
-            .filter(|s| s.pages > 0)
+            .filter(|s| !s.pages.is_empty())
             .map(Span::row)
             .chain(kernel)
     }
@@ -157,6 +159,11 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// How many data frames this space owns: program, heap and stack pages and the trap frame
     /// (not the shared trampoline, not page-table frames).
     pub fn resident_pages(&self) -> usize {
-        self.user_spans().map(|s| s.pages).sum::<usize>() + 1
+        self.user_spans().map(|s| s.pages.count()).sum::<usize>() + 1
     }
+}
+
+/// The pages `[start, end)`, both page aligned, `start <= end`.
+pub(super) fn pages_between(start: VirtAddr, end: VirtAddr) -> PageRange {
+    range(start, (end.as_usize() - start.as_usize()) / PAGE_SIZE)
 }

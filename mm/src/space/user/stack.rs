@@ -1,8 +1,8 @@
 //! The user stack: grown on a page fault just below it, shrunk when the stack pointer rises.
 
-use super::layout::page_down;
-use super::{StackError, USER_RW, UserSpace};
-use crate::addr::PAGE_SIZE;
+use super::region::pages_between;
+use super::{GrowStackError, USER_RW, UserSpace};
+use crate::addr::{PAGE_SIZE, PageSize, VirtAddr};
 use crate::frame::FrameSource;
 use crate::paging::Mode;
 use crate::phys::PhysMem;
@@ -23,25 +23,27 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         fault: usize,
         sp: usize,
         frames: &mut impl FrameSource,
-    ) -> Result<Flush, StackError> {
-        let (top, floor) = (self.layout.top(), self.layout.floor());
-        if fault >= self.stack_bottom {
-            return Err(StackError::NotBelowStack(fault));
+    ) -> Result<Flush, GrowStackError> {
+        let top = self.layout.stack_top().as_usize();
+        let floor = self.layout.stack_floor().as_usize();
+        if fault >= self.stack_bottom.as_usize() {
+            return Err(GrowStackError::NotBelowStack(fault));
         }
         if fault < floor {
-            return Err(StackError::BeyondLimit(fault));
+            return Err(GrowStackError::BeyondLimit(fault));
         }
         if sp < floor || sp > top {
-            return Err(StackError::BadStackPointer(sp));
+            return Err(GrowStackError::BadStackPointer(sp));
         }
         if fault < sp.saturating_sub(self.layout.limits().red_zone) {
-            return Err(StackError::BelowStackPointer { fault, sp });
+            return Err(GrowStackError::BelowStackPointer { fault, sp });
         }
-        let start = page_down(fault);
-        let pages = (self.stack_bottom - start) / PAGE_SIZE;
+        let fault = VirtAddr::new(fault).expect("between the stack floor and its bottom");
+        let start = fault.align_down(PageSize::Size4KiB);
+        let pages = pages_between(start, self.stack_bottom).count();
         let flush = self
             .map_zeroed(start, pages, USER_RW, frames)
-            .map_err(|_| StackError::OutOfMemory)?;
+            .map_err(|_| GrowStackError::OutOfMemory)?;
         self.stack_bottom = start;
         Ok(flush)
     }
@@ -54,27 +56,29 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
     /// preemption, not come back as a fresh zero page.
     ///
     /// `sp` is a user value and may be anything; none can make this unmap a page that is not
-    /// mapped (VIMIX panics its kernel when a process moves `sp` above its stack after growth):
+    /// mapped (a kernel that trusted it would unmap pages above the stack or below its bottom):
     /// - `sp` below the lowest mapped page releases nothing;
     /// - the page holding `sp - red_zone` is kept, so a misaligned `sp` keeps the page holding it;
     /// - `sp` outside `[stack floor, stack top]` is not on this stack (a coroutine's stack in the
     ///   heap, or garbage): nothing tells which stack pages are still in use, so nothing is
     ///   released.
     pub fn shrink_stack(&mut self, sp: usize, frames: &mut impl FrameSource) -> Flush {
-        let (top, floor) = (self.layout.top(), self.layout.floor());
-        if sp < floor || sp > top {
+        let (top, floor) = (self.layout.stack_top(), self.layout.stack_floor());
+        if sp < floor.as_usize() || sp > top.as_usize() {
             return Flush::nothing();
         }
         let red_zone = self.layout.limits().red_zone;
-        let keep_from = page_down(sp.saturating_sub(red_zone)).min(top - PAGE_SIZE);
+        let lowest_used = VirtAddr::new(sp.saturating_sub(red_zone))
+            .expect("at or below sp, which lies below the stack top");
+        let top_page = top
+            .checked_sub(PAGE_SIZE)
+            .expect("the stack top lies above page 0");
+        let keep_from = lowest_used.align_down(PageSize::Size4KiB).min(top_page);
         if keep_from <= self.stack_bottom {
             return Flush::nothing();
         }
-        let flush = self.release(
-            self.stack_bottom,
-            (keep_from - self.stack_bottom) / PAGE_SIZE,
-            frames,
-        );
+        let pages = pages_between(self.stack_bottom, keep_from).count();
+        let flush = self.release(self.stack_bottom, pages, frames);
         self.stack_bottom = keep_from;
         flush
     }
