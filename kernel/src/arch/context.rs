@@ -1,4 +1,7 @@
 //! Kernel threads' saved registers and the switch between them (`switch.S`).
+//!
+//! `unsafe`: the switch is assembly that resumes whatever the saved registers say, and a
+//! context's cell is shared between harts under the scheduler's hand-over (`on_cpu`).
 
 /// The callee-saved registers of a kernel thread that is not running: where `switch_context`
 /// resumes it. A new process starts at `ra` on the stack `sp`.

@@ -1,4 +1,7 @@
 //! Per-hart variables: one value per hart, each reached only from its own hart.
+//!
+//! `unsafe`: `Sync` for [`PerHart`], sound because a hart reaches only its own slot (indexed by
+//! its hart id) and kernel code takes no trap that could reach the same slot meanwhile.
 
 use super::{MAX_HARTS, hart_id};
 

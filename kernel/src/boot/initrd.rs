@@ -6,6 +6,9 @@
 //! range) and the kernel map maps it read-only. Parsing is `cpio_reader`'s, which checks every
 //! header and stops at the first bad one; a corrupt archive therefore reads as one without the
 //! program, and `exec` returns `ENOENT`, or the ELF checks refuse what was found (`ENOEXEC`).
+//!
+//! Its one `unsafe` makes the archive's RAM a `&'static [u8]`: only boot knows that range is
+//! reserved from kalloc and never written, so `init` is `unsafe` and boot vouches for it.
 
 use crate::sync::Once;
 use abi::Errno;

@@ -6,6 +6,10 @@
 //! stack in the slot of the kernel map that matches its table slot, and an exit status once
 //! it has ended. The record, the kernel stack, the trap frame and every page and table frame
 //! of the address space come from kalloc and go back to it when the parent reaps the process.
+//!
+//! Its one `unsafe` block reaches a process's trap frame through the identity map
+//! ([`TrapFrame::at`](crate::arch::trap_frame::TrapFrame::at)): the trampoline reads and writes
+//! that frame as a struct, so the kernel must too; `with_trap_frame` states who may call it.
 
 pub(crate) mod lifecycle;
 mod program;

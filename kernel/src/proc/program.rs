@@ -4,6 +4,9 @@
 //! Everything is checked and built before the old image is touched: a bad pointer, a missing
 //! or malformed program, too many or too long arguments, or running out of frames leaves the
 //! caller running as it was, with an errno.
+//!
+//! Its one `unsafe` is the promise that all-zero bytes are a valid [`Args`] (integers only), so
+//! the argument buffer is made zeroed in its own frame instead of on the kernel stack.
 
 use super::lifecycle::install;
 use super::{Name, ProcRef};

@@ -16,6 +16,9 @@
 //! frames), and another hart's TLB may still hold the old translation of a slot. Instead of
 //! interrupting every hart on each unmap, unmaps bump [`STACK_EPOCH`], and a hart flushes its
 //! TLB before it runs any process when the epoch moved since its last flush.
+//!
+//! Its `unsafe` is the two context switches (into a process and back to the hart's scheduler):
+//! which contexts are valid to resume is the scheduler's knowledge, so the argument lives here.
 
 mod clock;
 mod hart;

@@ -4,6 +4,9 @@
 //! A trap arrives through the trampoline's `uservec` on the process's kernel stack, with the
 //! kernel's page table active and the user registers in the trap frame. Every path ends in
 //! [`return_to_user`], which also ends a process that was killed meanwhile.
+//!
+//! Its one `unsafe` is the jump to user mode at the end of [`return_to_user`]: whether the trap
+//! frame and `satp` are ready for `userret` is known here, where they were just filled in.
 
 use crate::arch::trap::{Cause, exception, interrupt};
 use crate::arch::trap_frame::reg;
