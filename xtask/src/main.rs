@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bench_qemu;
 mod console;
 mod inventory;
 mod process;
@@ -61,7 +62,8 @@ enum Command {
         args: Vec<String>,
     },
     /// cargo bench -p rvmm, then -p umalloc, with the arguments passed through
-    /// (RVMM_BENCH_ROUNDS sets the rounds)
+    /// (RVMM_BENCH_ROUNDS sets the rounds); `bench qemu` instead counts the guest instructions
+    /// of the `bench` program's workloads on both widths and compares them with VIMIX's
     Bench {
         /// Passed to `cargo bench`.
         #[arg(
@@ -104,6 +106,9 @@ fn main() -> ExitCode {
             true => vec![steps::miri_suite_step()],
             false => vec![steps::miri_step(&args)],
         }),
+        Some(Command::Bench { args }) if args.first().is_some_and(|a| a == "qemu") => {
+            setup::ensure_all(root).map(|()| bench_qemu::steps(root))
+        }
         Some(Command::Bench { args }) => Ok(steps::bench_steps(&args)),
     };
     match steps {

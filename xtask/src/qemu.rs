@@ -239,6 +239,21 @@ pub fn with_programs(root: &Path, arch: Arch) -> Result<Boot, String> {
     })
 }
 
+/// The release builds of the kernel and the programs for `arch`, as steps.
+pub fn build_steps(root: &Path, arch: Arch) -> [Step; 2] {
+    let name = arch.name();
+    [
+        Step::check(
+            &format!("kernel build {name}"),
+            kernel_cargo(root, "build", arch),
+        ),
+        Step::check(
+            &format!("user build {name}"),
+            programs::cargo(root, "build", arch),
+        ),
+    ]
+}
+
 /// Time limit of one test boot. The slowest test stamps all of RAM; both widths take well
 /// under a minute on a 2-core machine, so this only catches hangs.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
