@@ -249,21 +249,71 @@ impl<'a> FrameMut<'a> {
     }
 
     /// Fills the frame with zeroes.
+    ///
+    /// On riscv a loop of word stores, 32 per turn: `compiler_builtins`' `memset` there
+    /// spends three instructions per word (QEMU instruction counts: about 3,150 per 4 KiB page
+    /// on rv32, 84% of growing a heap), this 34 per 32 words. Volatile stores keep the
+    /// compiler from turning the loop back into a `memset` call. Elsewhere the platform's
+    /// `memset`.
     #[inline]
     pub fn zero(&mut self) {
+        #[cfg(any(target_arch = "riscv32", target_arch = "riscv64"))]
+        {
+            let words = self.ptr.as_ptr().cast::<usize>();
+            for turn in (0..WORDS).step_by(32) {
+                for i in turn..turn + 32 {
+                    // SAFETY: the whole frame, as in `write`; a frame is page aligned, so
+                    // every word is aligned, and `i < WORDS` keeps it inside.
+                    unsafe { words.add(i).write_volatile(0) };
+                }
+            }
+        }
+        #[cfg(not(any(target_arch = "riscv32", target_arch = "riscv64")))]
         // SAFETY: the whole frame, as in `write`.
-        unsafe { self.ptr.as_ptr().write_bytes(0, PAGE_SIZE) };
+        unsafe {
+            self.ptr.as_ptr().write_bytes(0, PAGE_SIZE)
+        };
     }
 
     /// Copies the whole of `from`'s frame into this one.
+    ///
+    /// On riscv eight words per turn, for the reason [`zero`](Self::zero) gives (`memcpy`
+    /// there moves a word at a time with its own bookkeeping per word).
     #[inline]
     pub fn copy_from(&mut self, from: &FrameRef<'_>) {
+        #[cfg(any(target_arch = "riscv32", target_arch = "riscv64"))]
+        {
+            let (src, dst) = (
+                from.ptr.as_ptr().cast::<usize>().cast_const(),
+                self.ptr.as_ptr().cast::<usize>(),
+            );
+            for turn in (0..WORDS).step_by(8) {
+                let mut words = [0usize; 8];
+                for (k, word) in words.iter_mut().enumerate() {
+                    // SAFETY: `from` covers the whole frame (contract 1); page aligned, so the
+                    // word is aligned; `turn + k < WORDS` keeps it inside.
+                    *word = unsafe { src.add(turn + k).read_volatile() };
+                }
+                for (k, word) in words.into_iter().enumerate() {
+                    // SAFETY: as above for this view, which is nobody else's while it lives,
+                    // and a different frame from `from` (contract 2).
+                    unsafe { dst.add(turn + k).write_volatile(word) };
+                }
+            }
+        }
+        #[cfg(not(any(target_arch = "riscv32", target_arch = "riscv64")))]
         // SAFETY: both views cover PAGE_SIZE valid bytes (contract 1); they are different
         // frames (this one is nobody else's while it lives, and `from` is being read), so
         // their memory is disjoint (contract 2); both are untyped and initialised.
-        unsafe { core::ptr::copy_nonoverlapping(from.ptr.as_ptr(), self.ptr.as_ptr(), PAGE_SIZE) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(from.ptr.as_ptr(), self.ptr.as_ptr(), PAGE_SIZE)
+        };
     }
 }
+
+/// Machine words in a frame.
+#[cfg(any(target_arch = "riscv32", target_arch = "riscv64"))]
+const WORDS: usize = PAGE_SIZE / size_of::<usize>();
 
 /// Physical memory in a kernel that maps the whole of `covers` at VA = PA.
 #[derive(Clone, Copy, Debug)]
