@@ -780,7 +780,83 @@ fn map_new_is_all_or_nothing<M: Mode>() {
     );
 }
 
+/// `map_copies` maps fresh owned frames that hold exactly what the source frames held (no
+/// byte of the frames' junk survives, though they are not zeroed first), and is all or nothing
+/// like `map_new`: refused on a mapped page, and on running out of frames at any point.
+fn map_copies_copies_whole_frames_and_is_all_or_nothing<M: Mode>() {
+    let m = mega::<M>();
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut from = Table::<M>::new(&arena, &mut frames).unwrap();
+    let pages = range(m - 0x2000, 0x4000); // across two leaf tables
+    let source_pages = range(m - 0x3000, 0x5000); // and one more below
+    from.map_new(source_pages, Perms::RW, &mut frames, |page, mut frame| {
+        for at in (0..4096).step_by(8) {
+            frame.write_word(at, page.number() * 1000 + at).unwrap();
+        }
+    })
+    .unwrap()
+    .ignore();
+    let mut to = Table::<M>::new(&arena, &mut frames).unwrap();
+    let lend = |page| from.owned_page(page).unwrap();
+    to.map_copies(pages, Perms::R, &mut frames, lend)
+        .unwrap()
+        .ignore();
+    for k in 0..pages.count() {
+        let page = rvmm::Page::containing(va(m - 0x2000 + k as u64 * 0x1000));
+        let (mut want, mut got) = ([0u8; 4096], [0u8; 4096]);
+        from.owned_page(page).unwrap().read(0, &mut want).unwrap();
+        let copy = to.owned_page(page).expect("an owned copy");
+        copy.read(0, &mut got).unwrap();
+        assert!(want == got, "{page:?}: the copy differs");
+        assert_ne!(copy.frame(), from.owned_page(page).unwrap().frame());
+    }
+    assert!(all(&to).iter().all(|mp| mp.owned && mp.perms == Perms::R));
+    // A new page, then one already mapped in the target: the first frame given back, nothing
+    // changed.
+    let (before, held) = (all(&to), frames.live_frames());
+    let e = to.map_copies(range(m - 0x3000, 0x2000), Perms::R, &mut frames, lend);
+    assert!(matches!(e, Err(MapNewError::AlreadyMapped(_))));
+    assert_eq!((all(&to), frames.live_frames()), (before, held));
+    to.destroy(&mut frames);
+    from.destroy(&mut frames);
+    frames.assert_no_leaks();
+    // Out of frames at every allocation: every frame back each time.
+    let tries = rollback_at_every_failure::<M>(
+        |_, _| {},
+        |t, f| {
+            let arena2 = self::arena();
+            let mut source_frames = ArenaFrames::new(&arena2);
+            let mut source = Table::<M>::new(&arena2, &mut source_frames).unwrap();
+            source
+                .map_new(
+                    range(m - 0x3000, 0x5000),
+                    Perms::RW,
+                    &mut source_frames,
+                    |_, _| {},
+                )
+                .unwrap()
+                .ignore();
+            let copied = t
+                .map_copies(range(m - 0x3000, 0x5000), Perms::RW, f, |page| {
+                    source.owned_page(page).unwrap()
+                })
+                .map(|fl| fl.ignore())
+                .map_err(|e| format!("{e:?}"));
+            source.destroy(&mut source_frames);
+            copied
+        },
+    );
+    let needed = (M::LEVELS as u64 - 2) + 2 + 5;
+    assert_eq!(
+        tries,
+        needed + 1,
+        "each table and page allocation failed once"
+    );
+}
+
 rvmm_testkit::both_modes!(
     map_new_fills_zeroed_frames_and_protect_keeps_them_owned,
     map_new_is_all_or_nothing,
+    map_copies_copies_whole_frames_and_is_all_or_nothing,
 );

@@ -10,10 +10,10 @@
 use super::error::{Blocked, MapNewError};
 use super::mode::Mode;
 use super::pte::{Perms, Pte};
-use super::table::{PageTable, index};
+use super::table::{Fresh, PageTable, Start, index};
 use crate::addr::{PAGE_SIZE, Page, PageRange};
 use crate::frame::FrameSource;
-use crate::phys::{FrameMut, PhysMem};
+use crate::phys::{FrameMut, FrameRef, PhysMem};
 use crate::tlb::Flush;
 
 impl<M: Mode, P: PhysMem> PageTable<M, P> {
@@ -31,6 +31,33 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         pages: PageRange,
         perms: Perms,
         frames: &mut impl FrameSource,
+        fill: impl FnMut(Page, FrameMut<'_>),
+    ) -> Result<Flush, MapNewError> {
+        self.map_fresh(pages, perms, frames, Start::Zeroed, fill)
+    }
+
+    /// [`map_new`](Self::map_new) for pages that start as copies of other frames: each fresh
+    /// frame is a copy of the whole frame `source` lends for its page (`fork` copying a
+    /// parent's page), and is not zeroed first, since the copy overwrites every byte. Same
+    /// refusals, same all or nothing.
+    pub fn map_copies<'a>(
+        &mut self,
+        pages: PageRange,
+        perms: Perms,
+        frames: &mut impl FrameSource,
+        mut source: impl FnMut(Page) -> FrameRef<'a>,
+    ) -> Result<Flush, MapNewError> {
+        let copy = |page, mut to: FrameMut<'_>| to.copy_from(&source(page));
+        self.map_fresh(pages, perms, frames, Start::Overwritten, copy)
+    }
+
+    /// `map_new` and `map_copies`: fresh frames started as `start` says, then `fill`ed.
+    fn map_fresh(
+        &mut self,
+        pages: PageRange,
+        perms: Perms,
+        frames: &mut impl FrameSource,
+        start_as: Start,
         mut fill: impl FnMut(Page, FrameMut<'_>),
     ) -> Result<Flush, MapNewError> {
         let (start, end) = self.bounds(pages).map_err(MapNewError::VirtOutOfRange)?;
@@ -39,7 +66,11 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         }
         let mut va = start;
         while va < end {
-            if let Err(e) = self.fill_new(&mut va, end, perms, frames, &mut fill) {
+            let fresh = Fresh {
+                perms,
+                start: start_as,
+            };
+            if let Err(e) = self.fill_new(&mut va, end, fresh, frames, &mut fill) {
                 self.undo_map(start, va, frames);
                 return Err(e.into());
             }
@@ -54,7 +85,7 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         &mut self,
         va: &mut u64,
         end: u64,
-        perms: Perms,
+        fresh: Fresh,
         frames: &mut impl FrameSource,
         fill: &mut impl FnMut(Page, FrameMut<'_>),
     ) -> Result<(), Blocked> {
@@ -72,7 +103,7 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
                 return Err(Blocked::AlreadyMapped(found));
             }
             let page = Page::containing(super::edit::virt(*va));
-            let leaf = self.new_owned_leaf(page, perms, frames, fill)?;
+            let leaf = self.new_owned_leaf(page, fresh, frames, fill)?;
             self.set(leaves, i, leaf);
             *va += PAGE_SIZE as u64;
         }

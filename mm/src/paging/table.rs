@@ -40,6 +40,23 @@ unsafe impl<M: Mode, P: PhysMem + Send> Send for PageTable<M, P> {}
 // SAFETY: `&PageTable` only reads entries; writes need `&mut`.
 unsafe impl<M: Mode, P: PhysMem> Sync for PageTable<M, P> {}
 
+/// How a fresh owned frame starts, before its `fill` runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Start {
+    /// Zeroed: `fill` may write any part of it, or none.
+    Zeroed,
+    /// As the frame source left it: only for a `fill` that writes every byte (a whole-frame
+    /// copy), so nothing of a frame's earlier user reaches the new one.
+    Overwritten,
+}
+
+/// What a fresh owned leaf gets: its permissions and how its frame starts.
+#[derive(Clone, Copy)]
+pub(super) struct Fresh {
+    pub perms: Perms,
+    pub start: Start,
+}
+
 /// A zeroed frame from `frames` that mode `M` can address. A frame `phys` does not back, or
 /// beyond the mode's reach, is given back and reported as [`OutOfMemory`]: unusable is as good
 /// as none.
@@ -47,12 +64,23 @@ fn fresh_frame<M: Mode>(
     phys: &impl PhysMem,
     frames: &mut impl FrameSource,
 ) -> Result<Frame, OutOfMemory> {
+    fresh_frame_as::<M>(phys, frames, Start::Zeroed)
+}
+
+/// [`fresh_frame`], zeroed or not as `start` says.
+fn fresh_frame_as<M: Mode>(
+    phys: &impl PhysMem,
+    frames: &mut impl FrameSource,
+    start: Start,
+) -> Result<Frame, OutOfMemory> {
     let frame = frames.allocate()?;
     // SAFETY: the frame just came from `frames` (FrameSource contract: nothing else uses it)
     // and is not in any table yet; the view lives for this statement.
     let fresh = unsafe { FrameMut::new(phys, frame) };
     if let (Some(_), Ok(mut bytes)) = (Pte::table::<M>(frame), fresh) {
-        bytes.zero();
+        if start == Start::Zeroed {
+            bytes.zero();
+        }
         return Ok(frame);
     }
     // SAFETY: the frame just came from `frames` and was never used.
@@ -186,22 +214,25 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         Ok((frame, pointer))
     }
 
-    /// An owned leaf with `perms` for `page`: a zeroed frame, handed to `fill` before anything
-    /// maps it.
+    /// An owned leaf for `page` as `fresh` says: a frame (zeroed unless `fill` overwrites it
+    /// all), handed to `fill` before anything maps it.
     pub(super) fn new_owned_leaf(
         &self,
         page: Page,
-        perms: Perms,
+        fresh: Fresh,
         frames: &mut impl FrameSource,
         fill: &mut impl FnMut(Page, FrameMut<'_>),
     ) -> Result<Pte, OutOfMemory> {
-        let frame = fresh_frame::<M>(&self.phys, frames)?;
-        // SAFETY: `fresh_frame` checked `phys` backs the frame; it just came from `frames` and
-        // no entry maps it yet, so the view handed to `fill` is its only access.
+        let frame = fresh_frame_as::<M>(&self.phys, frames, fresh.start)?;
+        // SAFETY: `fresh_frame_as` checked `phys` backs the frame; it just came from `frames`
+        // and no entry maps it yet, so the view handed to `fill` is its only access.
         let bytes = unsafe { FrameMut::new(&self.phys, frame) };
-        fill(page, bytes.expect("`fresh_frame` zeroed it through `phys`"));
+        fill(
+            page,
+            bytes.expect("`fresh_frame_as` reached it through `phys`"),
+        );
         // A frame the mode can address as a table can be a 4 KiB leaf; `map_new` checked perms.
-        Ok(Pte::owned_leaf::<M>(frame, perms).expect("a legal 4 KiB leaf"))
+        Ok(Pte::owned_leaf::<M>(frame, fresh.perms).expect("a legal 4 KiB leaf"))
     }
 
     /// The frame of the owned leaf (a `map_new` page) that maps `page`, if one does.

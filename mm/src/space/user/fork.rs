@@ -34,8 +34,8 @@ impl<M: Mode, P: PhysMem + Clone> UserSpace<M, P> {
         for span in self.user_spans() {
             let copied = child
                 .table
-                .map_new(span.pages, span.perms, frames, |page, mut to| {
-                    to.copy_from(&self.table.owned_page(page).expect(DATA_PAGE));
+                .map_copies(span.pages, span.perms, frames, |page| {
+                    self.table.owned_page(page).expect(DATA_PAGE)
                 });
             if let Err(e) = copied {
                 child.destroy(frames);
