@@ -158,7 +158,7 @@ pub enum RegionKind {
     Text = 1,
     /// Program constants (R).
     Rodata = 2,
-    /// Program data and bss (R+W).
+    /// Program data from the file (R+W).
     Data = 3,
     /// The heap, moved by `sbrk`.
     Heap = 4,
@@ -168,6 +168,8 @@ pub enum RegionKind {
     TrapFrame = 6,
     /// The trampoline (kernel-only, shared by every process).
     Trampoline = 7,
+    /// Zero-initialised program data past the file's bytes (R+W).
+    Bss = 8,
 }
 
 impl RegionKind {
@@ -181,6 +183,7 @@ impl RegionKind {
             5 => RegionKind::Stack,
             6 => RegionKind::TrapFrame,
             7 => RegionKind::Trampoline,
+            8 => RegionKind::Bss,
             _ => return None,
         })
     }
@@ -195,6 +198,7 @@ impl RegionKind {
             RegionKind::Stack => "stack",
             RegionKind::TrapFrame => "trap frame",
             RegionKind::Trampoline => "trampoline",
+            RegionKind::Bss => "bss",
         }
     }
 }

@@ -290,7 +290,8 @@ fn regions_describe_the_whole_space<M: Mode>() {
     let expected = [
         format!("{:016x}-{:016x} r-xu      2 program", 0x1000, 0x3000),
         format!("{:016x}-{:016x} r--u      1 program", 0x4000, 0x5000),
-        format!("{:016x}-{:016x} rw-u      3 program", 0x6000, 0x9000),
+        format!("{:016x}-{:016x} rw-u      1 program", 0x6000, 0x7000),
+        format!("{:016x}-{:016x} rw-u      2 bss", 0x7000, 0x9000),
         format!("{:016x}-{:016x} rw-u      1 heap", 0x9000, 0xa000),
         format!("{:016x}-{:016x} rw-u      1 stack", top - 0x1000, top),
         format!("{:016x}-{:016x} rw--      1 trap frame", top, top + 0x1000),

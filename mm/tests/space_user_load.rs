@@ -57,16 +57,19 @@ fn segments_land_at_their_addresses_with_their_permissions<M: Mode>() {
     assert_eq!(space.entry(), Some(entry));
     let rows: Vec<_> = space
         .regions()
-        .filter(|r| r.what == UserRegion::Program)
-        .map(|r| (r.start.as_usize(), r.pages, r.perms))
+        .filter(|r| matches!(r.what, UserRegion::Program | UserRegion::Bss))
+        .map(|r| (r.what, r.start.as_usize(), r.pages, r.perms))
         .collect();
-    let u = Perms::U;
+    let (u, program, bss) = (Perms::U, UserRegion::Program, UserRegion::Bss);
+    // The data segment's file bytes fill part of its first page; the two pages wholly past
+    // them are its bss.
     assert_eq!(
         rows,
         [
-            (0x1000, 2, Perms::RX | u),
-            (0x4000, 1, Perms::R | u),
-            (0x6000, 3, Perms::RW | u)
+            (program, 0x1000, 2, Perms::RX | u),
+            (program, 0x4000, 1, Perms::R | u),
+            (program, 0x6000, 1, Perms::RW | u),
+            (bss, 0x7000, 2, Perms::RW | u),
         ]
     );
     for (va, perms) in [(0x1000, Perms::RX), (0x4000, Perms::R), (0x8000, Perms::RW)] {

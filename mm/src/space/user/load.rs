@@ -119,10 +119,18 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         let start = VirtAddr::try_from(seg.vaddr).expect(BELOW_CAP);
         let end = VirtAddr::try_from(end).expect(BELOW_CAP);
         let end = end.align_up(PageSize::Size4KiB).expect(BELOW_CAP);
+        let first = start.align_down(PageSize::Size4KiB);
+        // `parse` checked filesz <= memsz: the file's end lies inside the segment.
+        let file_end = VirtAddr::try_from(seg.vaddr + seg.filesz).expect(BELOW_CAP);
+        let file_end = file_end.align_up(PageSize::Size4KiB).expect(BELOW_CAP);
         Ok(Span {
             what: UserRegion::Program,
-            pages: pages_between(start.align_down(PageSize::Size4KiB), end),
+            pages: pages_between(first, end),
             perms: perms | Perms::U,
+            file_pages: match seg.filesz {
+                0 => 0,
+                _ => pages_between(first, file_end).count(),
+            },
         })
     }
 

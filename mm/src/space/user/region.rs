@@ -11,8 +11,10 @@ use core::fmt;
 /// What a range of a process's space is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserRegion {
-    /// A program segment loaded from the ELF image (text, rodata, data and bss).
+    /// The pages of a program segment that hold bytes of the ELF file (text, rodata, data).
     Program,
+    /// The pages of a writable segment wholly past its file bytes: zero-initialised data.
+    Bss,
     /// The heap, moved by `sbrk`.
     Heap,
     /// The user stack.
@@ -27,6 +29,7 @@ impl fmt::Display for UserRegion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             UserRegion::Program => "program",
+            UserRegion::Bss => "bss",
             UserRegion::Heap => "heap",
             UserRegion::Stack => "stack",
             UserRegion::TrapFrame => "trap frame",
@@ -81,6 +84,9 @@ pub(super) struct Span {
     pub(super) what: UserRegion,
     pub(super) pages: PageRange,
     pub(super) perms: Perms,
+    /// Of a program segment: how many of its first pages hold bytes of the file; the rest
+    /// are its bss. Every page, for other spans.
+    pub(super) file_pages: usize,
 }
 
 impl Span {
@@ -91,6 +97,7 @@ impl Span {
             Err(_) => panic!("an empty range at 0 is a range"),
         },
         perms: Perms::empty(),
+        file_pages: 0,
     };
 
     /// The first address.
@@ -98,13 +105,27 @@ impl Span {
         self.pages.start().start()
     }
 
-    fn row(self) -> RegionRow {
-        RegionRow {
-            what: self.what,
-            start: self.start(),
-            pages: self.pages.count(),
+    /// Its rows: one, or for a segment with bss pages, the file part (if any) and the bss.
+    fn rows(self) -> impl Iterator<Item = RegionRow> {
+        let file = self.file_pages.min(self.pages.count());
+        let row = |what, first: usize, pages| RegionRow {
+            what,
+            start: self
+                .start()
+                .checked_add(first * PAGE_SIZE)
+                .expect("inside the span"),
+            pages,
             perms: self.perms,
-        }
+        };
+        let bss = self.pages.count() - file;
+        let (file_row, bss_row) = match self.what {
+            UserRegion::Program if bss > 0 => (
+                (file > 0).then(|| row(UserRegion::Program, 0, file)),
+                Some(row(UserRegion::Bss, file, bss)),
+            ),
+            what => (Some(row(what, 0, self.pages.count())), None),
+        };
+        file_row.into_iter().chain(bss_row)
     }
 }
 
@@ -122,11 +143,13 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
             what: UserRegion::Heap,
             pages: pages_between(self.heap_start, self.heap_end()),
             perms: USER_RW,
+            file_pages: 0,
         };
         let stack = Span {
             what: UserRegion::Stack,
             pages: pages_between(self.stack_bottom, self.layout.stack_top()),
             perms: USER_RW,
+            file_pages: 0,
         };
         let segments = self.segments.into_iter().take(self.segment_count);
         segments.chain([heap, stack])
@@ -147,7 +170,7 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         ];
         self.user_spans()
             .filter(|s| !s.pages.is_empty())
-            .map(Span::row)
+            .flat_map(Span::rows)
             .chain(kernel)
     }
 
