@@ -26,6 +26,7 @@ mod args;
 mod heap;
 pub mod list;
 pub mod print;
+pub mod raw;
 pub mod show;
 mod start;
 pub mod sys;
