@@ -37,18 +37,6 @@ pub use heap::HEAP;
 pub use print::{Stdout, write_all};
 pub use start::start_instret;
 
-/// Names the program's `main` (`fn main(&Args) -> i32`): the runtime calls it with the
-/// arguments and exits with what it returns.
-#[macro_export]
-macro_rules! entry {
-    ($main:path) => {
-        #[unsafe(no_mangle)]
-        fn __user_main(args: &$crate::Args) -> i32 {
-            $main(args)
-        }
-    };
-}
-
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     eprintln!("panic in pid {}: {}", sys::getpid(), info);
