@@ -1,46 +1,31 @@
-//! The program's arguments, as `exec` placed them on the stack.
+//! The program's arguments, as `exec` placed them on the stack (read by `start`'s `Argv`).
+
+use crate::start::Argv;
 
 /// The arguments a program was started with (`args.get(0)` is its name).
 pub struct Args {
-    argc: usize,
-    argv: *const *const u8,
+    argv: Argv,
 }
 
 impl Args {
-    /// The arguments at `argv`.
-    ///
-    /// # Safety
-    /// `argv` must point to `argc` pointers to NUL-terminated strings that stay valid and
-    /// unchanged for the program's lifetime.
-    pub(crate) unsafe fn from_raw(argc: usize, argv: *const *const u8) -> Self {
-        Args { argc, argv }
+    /// The arguments in `argv`.
+    pub(crate) fn new(argv: Argv) -> Self {
+        Args { argv }
     }
 
     /// How many arguments.
     pub fn len(&self) -> usize {
-        self.argc
+        self.argv.len()
     }
 
     /// Whether there are none (a program normally gets at least its name).
     pub fn is_empty(&self) -> bool {
-        self.argc == 0
+        self.argv.len() == 0
     }
 
     /// Argument `i` as bytes.
     pub fn bytes(&self, i: usize) -> Option<&'static [u8]> {
-        if i >= self.argc {
-            return None;
-        }
-        // SAFETY: `from_raw`'s contract: `argv[i]` for i < argc is a NUL-terminated string that
-        // lives as long as the program.
-        unsafe {
-            let s = *self.argv.add(i);
-            let mut len = 0;
-            while *s.add(len) != 0 {
-                len += 1;
-            }
-            Some(core::slice::from_raw_parts(s, len))
-        }
+        self.argv.get(i)
     }
 
     /// Argument `i` as text; `None` when absent or not UTF-8.
@@ -50,7 +35,7 @@ impl Args {
 
     /// Every argument as text (not UTF-8 ones as `"?"`).
     pub fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
-        (0..self.argc).map(|i| self.get(i).unwrap_or("?"))
+        (0..self.argv.len()).map(|i| self.get(i).unwrap_or("?"))
     }
 }
 

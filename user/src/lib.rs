@@ -26,6 +26,7 @@ mod args;
 mod heap;
 pub mod list;
 pub mod print;
+pub mod raw;
 pub mod show;
 mod start;
 pub mod sys;
@@ -35,18 +36,6 @@ pub use args::{Args, number, usage};
 pub use heap::HEAP;
 pub use print::{Stdout, write_all};
 pub use start::start_instret;
-
-/// Names the program's `main` (`fn main(&Args) -> i32`): the runtime calls it with the
-/// arguments and exits with what it returns.
-#[macro_export]
-macro_rules! entry {
-    ($main:path) => {
-        #[unsafe(no_mangle)]
-        fn __user_main(args: &$crate::Args) -> i32 {
-            $main(args)
-        }
-    };
-}
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {

@@ -6,9 +6,25 @@ use abi::{Clock, Errno, ExitStatus, KmapRow, MemStat, ProcRow, RegionRow, nr};
 /// A process id.
 pub type Pid = usize;
 
-/// The raw `ecall`: `Ok(a0)` when the kernel put 0 in `a1`, else the error it put there.
+/// The raw `ecall`: `Ok(a0)` when the kernel put 0 in `a1`, else the error it put there
+/// (`ENOSYS` for one the kernel does not define).
 #[inline(always)]
 pub fn syscall(number: usize, args: [usize; 6]) -> Result<usize, Errno> {
+    match syscall_raw(number, args) {
+        (value, 0) => Ok(value),
+        (_, e) => Err(Errno::from_raw(e).unwrap_or(Errno::ENOSYS)),
+    }
+}
+
+/// The raw `ecall`: `(a0, a1)` exactly as the kernel left them. Inlined, so a caller that
+/// runs while memory is exhausted makes it without a call (and without a new stack page).
+///
+/// Like every syscall here it takes pointers as plain numbers: the kernel copies plain bytes
+/// through them or answers `EFAULT`. A pointer to a Rust object of the program must be one
+/// the syscall may write as the wrappers above pass it (the kernel writes behind the
+/// compiler's back).
+#[inline(always)]
+pub fn syscall_raw(number: usize, args: [usize; 6]) -> (usize, usize) {
     let (value, error): (usize, usize);
     // SAFETY: `ecall` traps to the kernel, which reads a0..a5 and a7, may read or write user
     // memory only through the pointers passed (for which each wrapper states its contract),
@@ -26,10 +42,7 @@ pub fn syscall(number: usize, args: [usize; 6]) -> Result<usize, Errno> {
             options(nostack),
         );
     }
-    match error {
-        0 => Ok(value),
-        e => Err(Errno::from_raw(e).unwrap_or(Errno::ENOSYS)),
-    }
+    (value, error)
 }
 
 fn call(number: usize, a0: usize, a1: usize, a2: usize) -> Result<usize, Errno> {

@@ -55,9 +55,10 @@ fn measure(f: impl FnOnce()) -> u64 {
     sys::instret() - start
 }
 
+/// One store to `addr`: callers pass addresses in heap pages they just grew with `sbrk`,
+/// mapped R+W and holding no Rust object.
 fn touch(addr: usize) {
-    // SAFETY: callers pass addresses in heap pages they just grew, which are mapped R+W.
-    unsafe { (addr as *mut u8).write_volatile(1) };
+    user::raw::store(addr, 1);
 }
 
 fn sbrk_one_call() -> (u64, u64) {

@@ -11,7 +11,7 @@
 #![no_main]
 
 use abi::RegionKind;
-use user::{list, println, sys};
+use user::{list, println, raw, sys};
 
 user::entry!(main);
 
@@ -45,26 +45,14 @@ fn main(args: &user::Args) -> i32 {
     }
     println!("fault: {what}: touching {address:#x}; the kernel will end this process");
     match what {
-        "text" => {
-            // SAFETY: none needed for what follows, because it does not happen: the page is
-            // mapped without W, the store faults, and the kernel ends the process before the
-            // store changes anything.
-            unsafe { (address as *mut u8).write_volatile(0) }
-        }
-        "heap" => {
-            // SAFETY: as above: the page is not mapped, the store faults, nothing is written.
-            unsafe { (address as *mut u8).write_volatile(0) }
-        }
-        "exec" => {
-            // SAFETY: the page is mapped without X, so fetching its first instruction faults
-            // and the kernel ends the process: no byte of it runs as code.
-            let jump: extern "C" fn() = unsafe { core::mem::transmute(address) };
-            jump();
-        }
+        // The page is mapped without W (text) or not at all (heap): the store faults and the
+        // kernel ends the process before it changes anything.
+        "text" | "heap" => raw::store(address, 0),
+        // The page is mapped without X, so fetching its first instruction faults.
+        "exec" => raw::jump(address),
+        // Unmapped (null) or not user-accessible (the trap frame): the load faults.
         _ => {
-            // SAFETY: the page is unmapped (null) or not user-accessible (the trap frame): the
-            // load faults and the kernel ends the process before any value is read.
-            let _ = unsafe { (address as *const u8).read_volatile() };
+            raw::load(address);
         }
     }
     println!("fault: {what}: the access did not fault");

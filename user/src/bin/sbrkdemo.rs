@@ -9,7 +9,7 @@
 #![no_main]
 
 use user::show::Addr;
-use user::{println, sys};
+use user::{println, raw, sys};
 
 user::entry!(main);
 
@@ -54,14 +54,11 @@ fn main(args: &user::Args) -> i32 {
         }
         let brk = sys::sbrk(0).unwrap_or(0);
         if delta > 0 {
-            // The new bytes are ours: the last one reads as zero and takes a write.
-            let last_byte = (brk - 1) as *mut u8;
-            // SAFETY: `sbrk` just mapped [start, brk) readable and writable for this process,
-            // and nothing else in this program uses the heap.
-            unsafe {
-                assert_eq!(last_byte.read_volatile(), 0, "fresh heap bytes are zero");
-                last_byte.write_volatile(0xa5);
-            }
+            // The new bytes are ours (no Rust object lives there): the last one reads as zero
+            // and takes a write.
+            let last_byte = brk - 1;
+            assert_eq!(raw::load(last_byte), 0, "fresh heap bytes are zero");
+            raw::store(last_byte, 0xa5);
         }
         last = show(Some(delta), start, brk, last);
         println!("{:>15}  ^ {what}", "");

@@ -5,7 +5,8 @@ use crate::util::{self, Failed, Map, Outcome, PAGE, brk};
 use abi::{ARG_MAX, Errno, ExitStatus, MAX_ARGS, NAME_MAX};
 use core::mem::size_of;
 use user::alloc::{vec, vec::Vec};
-use user::sys::{self, exec_raw, sbrk};
+use user::raw::BreakBytes;
+use user::sys::{self, exec_raw};
 
 /// The program itself, which the exec tests run again in a checking mode.
 const SELF: &str = "memtests";
@@ -202,10 +203,8 @@ pub fn check_args(args: &user::Args) -> i32 {
 pub fn releases_old_image(_map: &Map) -> Outcome {
     let child = util::spawn(|| {
         let bytes = 16 << 20;
-        let b = brk();
-        sbrk(bytes as isize).map_err(|_| Failed)?;
-        // SAFETY: [b, b + 16 MiB) was just added to the heap.
-        unsafe { core::ptr::write_bytes(b as *mut u8, 0x99, bytes) };
+        let mut grown = BreakBytes::grow(bytes).map_err(|_| Failed)?;
+        grown.bytes_mut().fill(0x99);
         let free = util::free_frames();
         let mut digits = [0u8; 24];
         let text = decimal(free, &mut digits);

@@ -1,9 +1,10 @@
 //! Memory exhaustion by several processes at once: each grows its heap until `ENOMEM`; none is
 //! harmed but by its own refusals, and afterwards memory is whole again.
 
-use crate::util::{self, Failed, Map, Outcome, PAGE, brk, raw, system_frames};
+use crate::util::{self, Failed, Map, Outcome, PAGE, raw, system_frames};
 use abi::{Errno, ExitStatus, nr};
-use user::sys::{self, sbrk};
+use user::raw::BreakBytes;
+use user::sys;
 
 /// Children that grow at once (one per hart with `-smp 4`).
 const CHILDREN: usize = 4;
@@ -43,8 +44,8 @@ fn grow_until_enomem() -> usize {
     loop {
         let (old, error) = raw(nr::SBRK, step, 0, 0);
         if error == 0 {
-            // SAFETY: [old, old + step) was just added to the heap.
-            unsafe { (old as *mut u8).write_volatile(1) };
+            // [old, old + step) was just added to the heap; no Rust object lives there.
+            user::raw::store(old, 1);
             grown += step;
         } else if error != Errno::ENOMEM.raw() {
             return OTHER_ERROR;
@@ -120,10 +121,8 @@ pub fn parallel(_map: &Map) -> Outcome {
     expect_eq!(system_frames(), before, "frames after the children ended");
     // A new child can still fork and grow.
     let child = util::spawn(|| {
-        let b = brk();
-        sbrk(4 << 20).map_err(|_| Failed)?;
-        // SAFETY: [b, b + 4 MiB) was just added to the heap.
-        unsafe { core::ptr::write_bytes(b as *mut u8, 0x21, 4 << 20) };
+        let mut grown = BreakBytes::grow(4 << 20).map_err(|_| Failed)?;
+        grown.bytes_mut().fill(0x21);
         Ok(())
     })
     .map_err(|_| Failed)?;

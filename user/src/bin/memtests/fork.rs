@@ -4,7 +4,8 @@
 use crate::util::{self, Failed, Map, Outcome, PAGE, brk, system_frames};
 use abi::{Errno, ExitStatus, KillCause, nr};
 use user::alloc::{vec, vec::Vec};
-use user::sys::{self, sbrk};
+use user::raw::BreakBytes;
+use user::sys;
 
 pub fn heaps_independent(_map: &Map) -> Outcome {
     let mut v: Vec<u64> = (0..20_000).collect();
@@ -19,9 +20,8 @@ pub fn heaps_independent(_map: &Map) -> Outcome {
             for x in v.iter_mut() {
                 *x = x.wrapping_mul(3);
             }
-            sbrk(16 * PAGE as isize).map_err(|_| Failed)?;
-            // SAFETY: [b, b + 16 pages) was just added to this process's heap.
-            unsafe { core::ptr::write_bytes(b as *mut u8, 0xee, 16 * PAGE) };
+            let mut grown = BreakBytes::grow(16 * PAGE).map_err(|_| Failed)?;
+            grown.bytes_mut().fill(0xee);
             sys::yield_now();
             ensure!(
                 v.iter().enumerate().all(|(i, &x)| x == 3 * i as u64),
@@ -108,10 +108,8 @@ pub fn until_enomem(map: &Map) -> Outcome {
     // A heap of an eighth of RAM: each fork copies it, so memory runs out long before the
     // process table.
     let heap = map.ram_bytes() / 8;
-    let b = brk();
-    sbrk(heap as isize).map_err(|_| Failed)?;
-    // SAFETY: [b, b + heap) was just added to the heap.
-    unsafe { core::ptr::write_bytes(b as *mut u8, 0x3c, heap) };
+    let mut held = BreakBytes::grow(heap).map_err(|_| Failed)?;
+    held.bytes_mut().fill(0x3c);
     let error = fork_until_error(&mut pids, |_| util::hold_until_killed());
     // Memory may be all but exhausted: raw syscalls inlined here until the children are gone.
     let forked = pids.len();
@@ -142,7 +140,7 @@ pub fn until_enomem(map: &Map) -> Outcome {
     for (i, &status) in ended[..reaped].iter().enumerate() {
         expect_eq!(status, killed, "status of the child reaped {i}th");
     }
-    sbrk(-(heap as isize)).map_err(|_| Failed)?;
+    held.give_back().map_err(|_| Failed)?;
     expect_eq!(system_frames(), before, "frames after reaping every child");
     Ok(())
 }
@@ -151,11 +149,8 @@ pub fn child_grows_and_exits(_map: &Map) -> Outcome {
     let before = system_frames();
     let grow = |then_fault: bool| {
         move || -> Outcome {
-            let b = brk();
-            let bytes = 8 << 20;
-            sbrk(bytes).map_err(|_| Failed)?;
-            // SAFETY: [b, b + 8 MiB) was just added to the heap.
-            unsafe { core::ptr::write_bytes(b as *mut u8, 0x11, bytes as usize) };
+            let mut grown = BreakBytes::grow(8 << 20).map_err(|_| Failed)?;
+            grown.bytes_mut().fill(0x11);
             if then_fault {
                 crate::stack::load(0);
             }

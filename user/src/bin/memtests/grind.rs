@@ -24,7 +24,7 @@ const HEAP_RANGE: usize = 512 << 10;
 
 mod args;
 
-use args::{ARGV_AT, KERNEL_AT, SCRATCH_SLACK, in_scratch, scratch, scratch_put};
+use args::{ARGV_AT, KERNEL_AT, SCRATCH_SLACK, in_scratch, scratch, scratch_get, scratch_put};
 
 struct Grinder<'a> {
     map: &'a Map,
@@ -242,8 +242,8 @@ impl Grinder<'_> {
         if got.is_ok() {
             self.brk = self.brk.wrapping_add_signed(delta);
             if delta > 0 {
-                // SAFETY: the last byte below the new break is this process's heap.
-                unsafe { ((self.brk - 1) as *mut u8).write_volatile(0x5a) };
+                // The last byte below the new break: the grinder's own, no Rust object's.
+                user::raw::store(self.brk - 1, 0x5a);
             }
         }
         let now = util::brk();
@@ -308,8 +308,8 @@ impl Grinder<'_> {
                 self.live[i] = self.live[self.lives];
                 self.reaped = pid;
                 if at != 0 {
-                    // SAFETY: the kernel wrote a 4-byte status at `at` in the scratch area.
-                    let status = unsafe { (at as *const ExitStatus).read_unaligned() };
+                    // The kernel wrote a 4-byte status at `at` in the scratch area.
+                    let status = ExitStatus(u32::from_le_bytes(scratch_get(at)));
                     let sane = status.code().is_some() || status.kill_cause().is_some();
                     grind_ensure!(self, sane, "wait: child {pid} ended with {:#x}", status.0);
                 }

@@ -3,14 +3,8 @@
 
 use crate::util::{self, Failed, Map, Outcome, system_frames};
 use abi::{Errno, ExitStatus, KillCause};
+use user::raw::{delay, spin_forever};
 use user::sys;
-
-/// Spins forever in registers: no syscall, no memory access.
-#[inline(never)]
-fn spin_forever() -> ! {
-    // SAFETY: an empty loop; only a kill (at a timer preemption) ends it.
-    unsafe { core::arch::asm!("2: j 2b", options(noreturn, nomem, nostack)) }
-}
 
 /// Kills `child`, waits for it, and expects the kill as its end.
 fn kill_and_reap(child: usize) -> Outcome {
@@ -53,15 +47,6 @@ pub fn sleeping_reader(_map: &Map) -> Outcome {
     kill_and_reap(child)?;
     expect_eq!(system_frames(), before, "frames after the kill");
     Ok(())
-}
-
-/// Spins for about `n` loop iterations, touching no memory.
-#[inline(never)]
-fn delay(n: usize) {
-    // SAFETY: a register-only countdown.
-    unsafe {
-        core::arch::asm!("2: addi {0}, {0}, -1", "bgtz {0}, 2b", inout(reg) n => _, options(nomem, nostack))
-    };
 }
 
 /// Waits up to a second for `child` to end and reaps it; its status, or `None` if it did not

@@ -8,10 +8,11 @@ use user::sys;
 
 mod cases;
 
-use cases::{Buf, Case, each_bad, each_huge, put, put_word};
+use cases::{Buf, Case, each_bad, each_huge};
+use core::mem::offset_of;
 
 pub fn write(map: &Map) -> Outcome {
-    let buf = Buf::new()?;
+    let mut buf = Buf::new()?;
     buf.fill(b'x');
     let check = |c: Case| -> Outcome {
         let got = call(nr::WRITE, 1, c.addr, c.len);
@@ -25,13 +26,12 @@ pub fn write(map: &Map) -> Outcome {
         );
         Ok(())
     };
-    each_bad(map, &buf, 16, false, check)?;
-    each_huge(&buf, check)?;
+    each_bad(map, buf.bounds(), 16, false, check)?;
+    each_huge(buf.bounds(), check)?;
     // Valid: a buffer ending exactly at the break, zero bytes from NULL and the heap.
     let msg = b"  (write from a buffer ending at the break)\n";
     let at = buf.at_end(msg.len());
-    // SAFETY: `at..brk` lies in the buffer.
-    unsafe { core::ptr::copy_nonoverlapping(msg.as_ptr(), at as *mut u8, msg.len()) };
+    buf.put(at, msg);
     expect_eq!(
         call(nr::WRITE, 1, at, msg.len()),
         Ok(msg.len()),
@@ -56,7 +56,7 @@ pub fn write(map: &Map) -> Outcome {
 }
 
 pub fn read(map: &Map) -> Outcome {
-    let buf = Buf::new()?;
+    let mut buf = Buf::new()?;
     buf.fill(0x5a);
     let check = |c: Case| -> Outcome {
         let got = call(nr::READ, 0, c.addr, c.len);
@@ -75,8 +75,8 @@ pub fn read(map: &Map) -> Outcome {
         );
         Ok(())
     };
-    each_bad(map, &buf, 16, true, check)?;
-    each_huge(&buf, check)?;
+    each_bad(map, buf.bounds(), 16, true, check)?;
+    each_huge(buf.bounds(), check)?;
     // A valid buffer would wait for console input; zero bytes returns at once.
     expect_eq!(
         call(nr::READ, 0, buf.at_end(16), 0),
@@ -93,21 +93,21 @@ pub fn read(map: &Map) -> Outcome {
 }
 
 pub fn exec(map: &Map) -> Outcome {
-    let buf = Buf::new()?;
+    let mut buf = Buf::new()?;
     buf.fill(b'y'); // no NUL anywhere: a name that runs to the break is unterminated
     let word = size_of::<usize>();
     // A valid unknown name in the first page, a valid argv after it.
     let name = buf.start;
-    put(name, b"no-such-program\0");
+    buf.put(name, b"no-such-program\0");
     let argv = buf.start + 64;
-    put_word(argv, name);
-    put_word(argv + word, 0);
+    buf.put_word(argv, name);
+    buf.put_word(argv + word, 0);
     expect_eq!(
         sys::exec_raw(name as *const u8, argv as *const *const u8),
         Errno::ENOENT,
         "exec of an unknown program with valid pointers"
     );
-    each_bad(map, &buf, 8, false, |c| {
+    each_bad(map, buf.bounds(), 8, false, |c| {
         // A name is read up to its NUL: the top of the stack holds argument strings, so a name
         // there is valid.
         if c.addr != map.stack_top - 4 {
@@ -132,9 +132,9 @@ pub fn exec(map: &Map) -> Outcome {
             return Ok(()); // NULL ends an argument vector; a string at the stack top is valid
         }
         let list = buf.start + 128;
-        put_word(list, name);
-        put_word(list + word, c.addr);
-        put_word(list + 2 * word, 0);
+        buf.put_word(list, name);
+        buf.put_word(list + word, c.addr);
+        buf.put_word(list + 2 * word, 0);
         let got = call(nr::EXEC, name, list, 0);
         expect_eq!(
             got,
@@ -155,7 +155,7 @@ pub fn exec(map: &Map) -> Outcome {
     );
     // An argv whose NULL would lie past the break.
     let cut = buf.brk - word;
-    put_word(cut, name);
+    buf.put_word(cut, name);
     let got = call(nr::EXEC, name, cut, 0);
     expect_eq!(
         got,
@@ -164,10 +164,10 @@ pub fn exec(map: &Map) -> Outcome {
     );
     // Name and argv ending exactly at the break: valid, so the answer is ENOENT.
     let end_name = buf.brk - 6;
-    put(end_name, b"nosuc\0");
+    buf.put(end_name, b"nosuc\0");
     let end_argv = buf.brk - 6 - 2 * word - 2; // misaligned on purpose: the kernel copies bytes
-    put_word(end_argv, end_name);
-    put_word(end_argv + word, 0);
+    buf.put_word(end_argv, end_name);
+    buf.put_word(end_argv + word, 0);
     let got = call(nr::EXEC, end_name, end_argv, 0);
     expect_eq!(
         got,
@@ -178,10 +178,10 @@ pub fn exec(map: &Map) -> Outcome {
 }
 
 pub fn memstat(map: &Map) -> Outcome {
-    let buf = Buf::new()?;
+    let mut buf = Buf::new()?;
     let len = size_of::<MemStat>();
     buf.fill(0x5a);
-    each_bad(map, &buf, len, true, |c| {
+    each_bad(map, buf.bounds(), len, true, |c| {
         let got = call(nr::MEMSTAT, c.addr, 0, 0);
         expect_eq!(got, Err(Errno::EFAULT), "memstat({} {:#x})", c.what, c.addr);
         ensure!(
@@ -197,8 +197,20 @@ pub fn memstat(map: &Map) -> Outcome {
         Ok(0),
         "memstat ending at the break"
     );
-    // SAFETY: `at` holds a MemStat the kernel just wrote (any bytes are a valid MemStat).
-    let stat = unsafe { (at as *const MemStat).read_unaligned() };
+    // `at` holds a MemStat the kernel just wrote (every field a u64).
+    let field = |buf: &mut Buf, offset: usize| u64::from_le_bytes(buf.get(at + offset));
+    let stat = MemStat {
+        total_frames: field(&mut buf, offset_of!(MemStat, total_frames)),
+        free_frames: field(&mut buf, offset_of!(MemStat, free_frames)),
+        low_water: field(&mut buf, offset_of!(MemStat, low_water)),
+        cached_frames: field(&mut buf, offset_of!(MemStat, cached_frames)),
+        resident_pages: field(&mut buf, offset_of!(MemStat, resident_pages)),
+        table_frames: field(&mut buf, offset_of!(MemStat, table_frames)),
+        kernel_table_frames: field(&mut buf, offset_of!(MemStat, kernel_table_frames)),
+        kernel_stack_frames: field(&mut buf, offset_of!(MemStat, kernel_stack_frames)),
+        record_frames: field(&mut buf, offset_of!(MemStat, record_frames)),
+        processes: field(&mut buf, offset_of!(MemStat, processes)),
+    };
     ensure!(
         stat.total_frames == map.total_frames && stat.free_frames < stat.total_frames,
         "memstat ending at the break wrote nonsense: {stat:?}"
@@ -207,9 +219,9 @@ pub fn memstat(map: &Map) -> Outcome {
 }
 
 pub fn clock(map: &Map) -> Outcome {
-    let buf = Buf::new()?;
+    let mut buf = Buf::new()?;
     buf.fill(0x5a);
-    each_bad(map, &buf, 16, true, |c| {
+    each_bad(map, buf.bounds(), 16, true, |c| {
         let got = call(nr::CLOCK, c.addr, 0, 0);
         expect_eq!(got, Err(Errno::EFAULT), "clock({} {:#x})", c.what, c.addr);
         ensure!(
@@ -228,7 +240,7 @@ pub fn clock(map: &Map) -> Outcome {
 }
 
 pub fn wait(map: &Map) -> Outcome {
-    let buf = Buf::new()?;
+    let mut buf = Buf::new()?;
     let len = size_of::<ExitStatus>();
     // No children: the pointer is still checked first.
     let got = call(nr::WAIT, 0x8000_0000, 0, 0);
@@ -247,7 +259,7 @@ pub fn wait(map: &Map) -> Outcome {
         util::Failed
     })?;
     buf.fill(0x5a);
-    each_bad(map, &buf, len, true, |c| {
+    each_bad(map, buf.bounds(), len, true, |c| {
         if c.addr == 0 {
             return Ok(()); // NULL: "don't report the status", valid
         }
@@ -267,8 +279,8 @@ pub fn wait(map: &Map) -> Outcome {
         Ok(child),
         "wait with a status ending at the break"
     );
-    // SAFETY: the kernel wrote an ExitStatus (a u32) at `at`.
-    let status = unsafe { (at as *const ExitStatus).read_unaligned() };
+    // The kernel wrote an ExitStatus (a u32) at `at`.
+    let status = ExitStatus(u32::from_le_bytes(buf.get(at)));
     expect_eq!(status, ExitStatus::exited(42), "status of the child");
     // NULL: reap without the status.
     let second = util::spawn(|| user::sys::exit(1)).map_err(|_| util::Failed)?;
@@ -286,7 +298,7 @@ pub fn wait(map: &Map) -> Outcome {
 }
 
 pub fn regions(map: &Map) -> Outcome {
-    let buf = Buf::new()?;
+    let mut buf = Buf::new()?;
     let count = call(nr::REGIONS, 0, 0, 0);
     let Ok(count) = count else {
         ensure!(false, "regions(0, NULL, 0) must count the rows: {count:?}");
@@ -298,7 +310,7 @@ pub fn regions(map: &Map) -> Outcome {
     );
     let len = count * size_of::<RegionRow>();
     buf.fill(0x5a);
-    each_bad(map, &buf, len, true, |c| {
+    each_bad(map, buf.bounds(), len, true, |c| {
         let got = call(nr::REGIONS, 0, c.addr, count);
         expect_eq!(
             got,
@@ -345,7 +357,7 @@ pub fn regions(map: &Map) -> Outcome {
 /// `EFAULT` and write nothing; rows ending at the break, a huge row count, and 0 rows into
 /// NULL succeed.
 fn listing(map: &Map, number: usize, what: &str, row: usize) -> Outcome {
-    let buf = Buf::new()?;
+    let mut buf = Buf::new()?;
     let count = call(number, 0, 0, 0);
     let Ok(count) = count else {
         ensure!(false, "{what}(NULL, 0) must count the rows: {count:?}");
@@ -356,7 +368,7 @@ fn listing(map: &Map, number: usize, what: &str, row: usize) -> Outcome {
         "{what}: {count} rows"
     );
     buf.fill(0x5a);
-    each_bad(map, &buf, count * row, true, |c| {
+    each_bad(map, buf.bounds(), count * row, true, |c| {
         let got = call(number, c.addr, count, 0);
         expect_eq!(
             got,

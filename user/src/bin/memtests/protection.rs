@@ -2,21 +2,13 @@
 
 use crate::stack::load;
 use crate::util::{self, Map, Outcome, PAGE};
+use user::raw::{self, BreakBytes, jump};
 
-/// A one-byte store of 0 to `addr`.
+/// A one-byte store of 0 to `addr`: the targets are pages this process may not write, so
+/// the kernel ends the process instead of letting the store happen.
 #[inline(never)]
 fn store(addr: usize) {
-    // SAFETY: the targets are pages this process may not write; the kernel ends the process
-    // instead of letting the store happen.
-    unsafe { core::arch::asm!("sb zero, 0({0})", in(reg) addr, options(nostack)) };
-}
-
-/// Calls the code at `addr`.
-#[inline(never)]
-fn jump(addr: usize) {
-    // SAFETY: the targets hold a `ret` (when the jump is wrongly allowed) or fault; either way
-    // control comes back here or the process ends.
-    unsafe { core::arch::asm!("jalr ra, 0({0})", in(reg) addr, clobber_abi("C")) };
+    raw::store(addr, 0);
 }
 
 /// `ret` (`jalr zero, 0(ra)`), as four little-endian bytes.
@@ -38,10 +30,10 @@ pub fn read_trampoline(map: &Map) -> Outcome {
 }
 
 pub fn store_text(map: &Map) -> Outcome {
-    let target = jump as *const () as usize;
+    let target = store as *const () as usize;
     ensure!(
         target >= map.text && target < map.rodata,
-        "jump() at {target:#x} not in text"
+        "store() at {target:#x} not in text"
     );
     store(target);
     survived("a store to text")
@@ -53,11 +45,9 @@ pub fn store_rodata(map: &Map) -> Outcome {
 }
 
 pub fn jump_heap(_map: &Map) -> Outcome {
-    let b = util::brk();
-    user::sys::sbrk(PAGE as isize).map_err(|_| util::Failed)?;
-    // SAFETY: `b..b + PAGE` was just added to the heap.
-    unsafe { core::ptr::copy_nonoverlapping(RET.as_ptr(), b as *mut u8, 4) };
-    jump(b);
+    let mut page = BreakBytes::grow(PAGE).map_err(|_| util::Failed)?;
+    page.bytes_mut()[..4].copy_from_slice(&RET);
+    jump(page.start());
     survived("a jump into the heap")
 }
 
@@ -83,28 +73,17 @@ pub fn store_trap_frame(map: &Map) -> Outcome {
 }
 
 pub fn privileged(_map: &Map) -> Outcome {
-    let v: usize;
-    // SAFETY: reading `sstatus` from user mode is an illegal instruction: the process ends.
-    unsafe { core::arch::asm!("csrr {0}, sstatus", out(reg) v, options(nostack)) };
+    let v = raw::read_sstatus();
     user::println!("  csrr sstatus returned {v:#x}");
     survived("reading sstatus")
 }
 
 pub fn breakpoint(_map: &Map) -> Outcome {
-    // SAFETY: `ebreak` traps; with no debugger the kernel ends the process.
-    unsafe { core::arch::asm!("ebreak", options(nostack)) };
+    raw::breakpoint();
     survived("ebreak")
 }
 
 pub fn misaligned_atomic(_map: &Map) -> Outcome {
-    let word = [0u32; 4];
-    let addr = word.as_ptr() as usize + 2;
-    // SAFETY: an atomic add to a misaligned address inside `word` (a local): the hart refuses
-    // it and the kernel ends the process; if allowed it changes only `word`.
-    unsafe {
-        core::arch::asm!("amoadd.w zero, {one}, ({addr})", one = in(reg) 1, addr = in(reg) addr,
-                         options(nostack))
-    };
-    core::hint::black_box(&word);
+    raw::misaligned_atomic_add();
     survived("a misaligned amoadd.w")
 }

@@ -3,11 +3,23 @@
 
 use crate::util::{self, Map, Outcome, PAGE, brk, call, system_frames};
 use abi::{Errno, nr};
+use user::raw::{self, BreakBytes};
 use user::sys::{self, sbrk};
 
-/// Byte `i` of the heap from `base`.
-fn byte(base: usize, i: usize) -> *mut u8 {
-    (base + i) as *mut u8
+/// `sbrk(increment)` as the bytes it adds, expected to return `want` (checked as
+/// `expect_eq!` on `sbrk`'s result would, with the message `what`).
+fn grow_from(
+    increment: usize,
+    want: usize,
+    what: core::fmt::Arguments<'_>,
+) -> Result<BreakBytes, util::Failed> {
+    let got = BreakBytes::grow(increment);
+    expect_eq!(
+        got.as_ref().map(BreakBytes::start).map_err(|e| *e),
+        Ok(want),
+        "{what}"
+    );
+    got.map_err(|_| util::Failed)
 }
 
 /// Moves the break to a page boundary and returns it.
@@ -19,19 +31,18 @@ fn align_break() -> Result<usize, util::Failed> {
 }
 
 pub fn one_byte_steps(_map: &Map) -> Outcome {
-    let start = brk();
+    let mut bytes = BreakBytes::grow(0).map_err(|_| util::Failed)?;
+    let start = bytes.start();
     for i in 0..5000 {
-        expect_eq!(sbrk(1), Ok(start + i), "sbrk(1) number {i}");
-        // SAFETY: byte `i` was just added to the heap.
-        unsafe { byte(start, i).write_volatile(i as u8 ^ 0x5a) };
+        expect_eq!(bytes.extend(1), Ok(start + i), "sbrk(1) number {i}");
+        bytes.write(i, i as u8 ^ 0x5a);
     }
     expect_eq!(brk(), start + 5000, "break after 5000 sbrk(1)");
     for i in 0..5000 {
-        // SAFETY: the 5000 bytes are heap.
-        let got = unsafe { byte(start, i).read_volatile() };
+        let got = bytes.read(i);
         expect_eq!(got, i as u8 ^ 0x5a, "heap byte {i}");
     }
-    expect_eq!(sbrk(-5000), Ok(start + 5000), "sbrk(-5000)");
+    expect_eq!(bytes.shrink(5000), Ok(start + 5000), "sbrk(-5000)");
     expect_eq!(brk(), start, "break after giving the 5000 bytes back");
     Ok(())
 }
@@ -47,20 +58,15 @@ pub fn half_of_ram(map: &Map) -> Outcome {
     let tables = table_frames();
     let bytes = map.ram_bytes() / 2;
     let start = brk();
-    expect_eq!(
-        sbrk(bytes as isize),
-        Ok(start),
-        "sbrk of half of RAM ({bytes:#x} bytes)"
-    );
-    let first = util::page_up(start);
-    let pages = (start + bytes - first) / PAGE;
+    let what = format_args!("sbrk of half of RAM ({bytes:#x} bytes)");
+    let mut half = grow_from(bytes, start, what)?;
+    let first = util::page_up(start) - start;
+    let pages = (bytes - first) / PAGE;
     for p in 0..pages {
-        // SAFETY: every page from `first` below the new break is heap.
-        unsafe { ((first + p * PAGE) as *mut usize).write_volatile(p) };
+        half.write_word(first + p * PAGE, p);
     }
     for p in 0..pages {
-        // SAFETY: as above.
-        let got = unsafe { ((first + p * PAGE) as *const usize).read_volatile() };
+        let got = half.read_word(first + p * PAGE);
         expect_eq!(got, p, "first word of heap page {p}");
     }
     let grown = table_frames();
@@ -69,7 +75,7 @@ pub fn half_of_ram(map: &Map) -> Outcome {
         "{grown} table frames for half of RAM, {tables} before"
     );
     expect_eq!(
-        sbrk(-(bytes as isize)),
+        half.shrink(bytes),
         Ok(start + bytes),
         "giving half of RAM back"
     );
@@ -88,11 +94,10 @@ pub fn half_of_ram(map: &Map) -> Outcome {
 
 pub fn shrink_one_page(_map: &Map) -> Outcome {
     let b = align_break()?;
-    expect_eq!(sbrk(3 * PAGE as isize), Ok(b), "sbrk of three pages");
-    // SAFETY: the three pages are heap.
-    unsafe { core::ptr::write_bytes(b as *mut u8, 0x77, 3 * PAGE) };
+    let mut pages = grow_from(3 * PAGE, b, format_args!("sbrk of three pages"))?;
+    pages.bytes_mut().fill(0x77);
     let before = sys::memstat().map_err(|_| util::Failed)?;
-    expect_eq!(sbrk(-(PAGE as isize)), Ok(b + 3 * PAGE), "sbrk(-4096)");
+    expect_eq!(pages.shrink(PAGE), Ok(b + 3 * PAGE), "sbrk(-4096)");
     expect_eq!(brk(), b + 2 * PAGE, "break after shrinking by one page");
     let after = sys::memstat().map_err(|_| util::Failed)?;
     expect_eq!(
@@ -101,10 +106,8 @@ pub fn shrink_one_page(_map: &Map) -> Outcome {
         "resident pages"
     );
     expect_eq!(after.free_frames, before.free_frames + 1, "free frames");
-    // SAFETY: the two pages left are heap.
-    let kept = unsafe { core::slice::from_raw_parts(b as *const u8, 2 * PAGE) };
     ensure!(
-        kept.iter().all(|&x| x == 0x77),
+        pages.bytes().iter().all(|&x| x == 0x77),
         "the two pages left lost their bytes"
     );
     let got = call(nr::WRITE, 1, b + 2 * PAGE, 1);
@@ -117,37 +120,34 @@ pub fn shrink_one_page(_map: &Map) -> Outcome {
 pub fn regrown_reads_zero(_map: &Map) -> Outcome {
     let b = align_break()?;
     // Whole pages given back and taken again.
-    expect_eq!(sbrk(2 * PAGE as isize), Ok(b), "sbrk of two pages");
-    // SAFETY: the two pages are heap.
-    unsafe { core::ptr::write_bytes(b as *mut u8, 0xab, 2 * PAGE) };
+    let mut pages = grow_from(2 * PAGE, b, format_args!("sbrk of two pages"))?;
+    pages.bytes_mut().fill(0xab);
     expect_eq!(
-        sbrk(-2 * PAGE as isize),
+        pages.shrink(2 * PAGE),
         Ok(b + 2 * PAGE),
         "giving two pages back"
     );
-    expect_eq!(sbrk(2 * PAGE as isize), Ok(b), "taking two pages again");
-    // SAFETY: the two pages are heap again.
-    let again = unsafe { core::slice::from_raw_parts(b as *const u8, 2 * PAGE) };
+    expect_eq!(pages.extend(2 * PAGE), Ok(b), "taking two pages again");
     ensure!(
-        again.iter().all(|&x| x == 0),
+        pages.bytes().iter().all(|&x| x == 0),
         "regrown pages do not read zero"
     );
     // Bytes of a page that stays mapped: shrink to 100 bytes into it, write past the break
     // (allowed: the page is still mapped), grow again.
-    // SAFETY: the first page is heap.
-    unsafe { core::ptr::write_bytes(b as *mut u8, 0xcd, PAGE) };
-    let got = sbrk(-(2 * PAGE as isize) + 100);
+    pages.bytes_mut()[..PAGE].fill(0xcd);
+    let got = pages.shrink(2 * PAGE - 100);
     expect_eq!(
         got,
         Ok(b + 2 * PAGE),
         "shrink to 100 bytes into the first page"
     );
-    // SAFETY: [b + 100, b + PAGE) is past the break but in a mapped page; the kernel allows
-    // writes there, and regrowth must not let them through as heap contents.
-    unsafe { core::ptr::write_bytes((b + 100) as *mut u8, 0xee, PAGE - 100) };
-    expect_eq!(sbrk(PAGE as isize), Ok(b + 100), "growing by a page again");
-    // SAFETY: [b, b + PAGE + 100) is heap.
-    let kept = unsafe { core::slice::from_raw_parts(b as *const u8, PAGE + 100) };
+    // [b + 100, b + PAGE) is past the break but in a mapped page, and no one's: the kernel
+    // allows writes there, and regrowth must not let them through as heap contents.
+    for at in b + 100..b + PAGE {
+        raw::store(at, 0xee);
+    }
+    expect_eq!(pages.extend(PAGE), Ok(b + 100), "growing by a page again");
+    let kept = pages.bytes();
     ensure!(
         kept[..100].iter().all(|&x| x == 0xcd),
         "bytes below the break changed"
@@ -222,15 +222,15 @@ pub fn beyond_ram(map: &Map) -> Outcome {
         expect_eq!(brk(), b, "break after sbrk past the cap was refused");
     }
     // Memory is still there for a modest request.
+    let mut pages = grow_from(
+        64 * PAGE,
+        b,
+        format_args!("sbrk of 64 pages after the refusals"),
+    )?;
+    let first = util::page_up(b) - b;
+    pages.bytes_mut()[first..first + 63 * PAGE].fill(1);
     expect_eq!(
-        sbrk(64 * PAGE as isize),
-        Ok(b),
-        "sbrk of 64 pages after the refusals"
-    );
-    // SAFETY: the 64 pages are heap.
-    unsafe { core::ptr::write_bytes(util::page_up(b) as *mut u8, 1, 63 * PAGE) };
-    expect_eq!(
-        sbrk(-64 * PAGE as isize),
+        pages.shrink(64 * PAGE),
         Ok(b + 64 * PAGE),
         "giving the 64 pages back"
     );
@@ -279,11 +279,11 @@ pub fn sign_wrapping(_map: &Map) -> Outcome {
 
 pub fn released_is_gone(_map: &Map) -> Outcome {
     let b = align_break()?;
-    expect_eq!(sbrk(2 * PAGE as isize), Ok(b), "sbrk of two pages");
-    // SAFETY: the two pages are heap; writing them puts them in this hart's TLB.
-    unsafe { core::ptr::write_bytes(b as *mut u8, 0x42, 2 * PAGE) };
+    let mut pages = grow_from(2 * PAGE, b, format_args!("sbrk of two pages"))?;
+    // Writing the two pages puts them in this hart's TLB.
+    pages.bytes_mut().fill(0x42);
     expect_eq!(
-        sbrk(-2 * PAGE as isize),
+        pages.shrink(2 * PAGE),
         Ok(b + 2 * PAGE),
         "giving the two pages back"
     );
@@ -309,7 +309,7 @@ pub fn released_is_gone(_map: &Map) -> Outcome {
             "clock to {at:#x}"
         );
     }
-    // SAFETY: not memory of this process any more: the store must kill it.
-    unsafe { ((b + PAGE) as *mut u8).write_volatile(1) };
+    // Not memory of this process any more: the store must kill it.
+    raw::store(b + PAGE, 1);
     Ok(())
 }

@@ -4,6 +4,7 @@
 use crate::util::{self, Map, Outcome, PAGE};
 use core::hint::black_box;
 use core::sync::atomic::{AtomicUsize, Ordering};
+use user::raw::{self, spin_with_sp, stack_pointer, store_below_sp, syscall_at_sp};
 use user::sys;
 
 /// Resident pages seen at the deepest point of the last [`recurse`].
@@ -33,15 +34,6 @@ fn checksum(depth: usize) -> u64 {
     (0..=depth as u64).map(|d| d + 0xa5).sum()
 }
 
-/// The stack pointer now.
-#[inline(always)]
-fn sp() -> usize {
-    let sp: usize;
-    // SAFETY: reads a register.
-    unsafe { core::arch::asm!("mv {0}, sp", out(reg) sp, options(nomem, nostack)) };
-    sp
-}
-
 pub fn recursion(_map: &Map) -> Outcome {
     let before = sys::memstat().map_or(0, |s| s.resident_pages as usize);
     let depth = 256; // 256 frames of 4 KiB: 1 MiB
@@ -64,18 +56,14 @@ pub fn recursion(_map: &Map) -> Outcome {
     Ok(())
 }
 
-/// A one-byte load from `addr`.
+/// A one-byte load from `addr`, which the kernel serves or answers by ending the process.
 #[inline(never)]
 pub fn load(addr: usize) -> u8 {
-    let v: u8;
-    // SAFETY: a load the kernel either serves or answers by ending the process; it cannot
-    // corrupt anything of this program's.
-    unsafe { core::arch::asm!("lbu {0}, 0({1})", out(reg) v, in(reg) addr, options(nostack)) };
-    v
+    raw::load(addr)
 }
 
 pub fn far_below_sp(_map: &Map) -> Outcome {
-    let target = sp() - (1 << 20);
+    let target = stack_pointer() - (1 << 20);
     let v = load(target);
     user::println!("  load 1 MiB below sp at {target:#x} returned {v}");
     Ok(())
@@ -85,32 +73,6 @@ pub fn above_top(map: &Map) -> Outcome {
     let v = load(map.stack_top + 8);
     user::println!("  load above the stack top returned {v}");
     Ok(())
-}
-
-/// Spins for `ticks` of the `time` counter with `sp` set to `bogus`, touching no memory, so
-/// that the timer preempts the process (and the kernel looks at its saved `sp`) meanwhile.
-#[inline(never)]
-fn spin_with_sp(bogus: usize, ticks: usize) {
-    // SAFETY: nothing between the two moves of `sp` touches memory or calls anything; `sp` is
-    // back to its value before the block ends. Traps save registers in the trap frame, not on
-    // the user stack.
-    unsafe {
-        core::arch::asm!(
-            "mv {saved}, sp",
-            "mv sp, {bogus}",
-            "rdtime {start}",
-            "2:",
-            "rdtime {now}",
-            "sub {now}, {now}, {start}",
-            "bltu {now}, {ticks}, 2b",
-            "mv sp, {saved}",
-            bogus = in(reg) bogus,
-            ticks = in(reg) ticks,
-            saved = out(reg) _,
-            start = out(reg) _,
-            now = out(reg) _,
-        );
-    }
 }
 
 pub fn bogus_sp_preempted(map: &Map) -> Outcome {
@@ -151,39 +113,6 @@ fn stack_bottom() -> usize {
         .map_or(0, |r| r.start as usize)
 }
 
-/// With `sp` set to `at_sp`: stores `marker` at `addr`, spins for `ticks` of the `time`
-/// counter, and returns the byte then at `addr`. Touches no other memory while `sp` is moved.
-#[inline(never)]
-fn below_sp(at_sp: usize, addr: usize, marker: u8, ticks: usize) -> u8 {
-    let v: usize;
-    // SAFETY: between the two moves of `sp` only `addr` is touched, a stack address the kernel
-    // either maps (a growth within the red zone) or answers by ending the process; `sp` is
-    // restored before the block ends.
-    unsafe {
-        core::arch::asm!(
-            "mv {saved}, sp",
-            "mv sp, {at_sp}",
-            "sb {marker}, 0({addr})",
-            "rdtime {start}",
-            "2:",
-            "rdtime {now}",
-            "sub {now}, {now}, {start}",
-            "bltu {now}, {ticks}, 2b",
-            "lbu {v}, 0({addr})",
-            "mv sp, {saved}",
-            at_sp = in(reg) at_sp,
-            addr = in(reg) addr,
-            marker = in(reg) marker as usize,
-            ticks = in(reg) ticks,
-            saved = out(reg) _,
-            start = out(reg) _,
-            now = out(reg) _,
-            v = out(reg) v,
-        );
-    }
-    v as u8
-}
-
 /// The red zone of the kernel's stack growth (`rvmm`'s default).
 const RED_ZONE: usize = 256;
 
@@ -192,7 +121,7 @@ pub fn red_zone_grows(_map: &Map) -> Outcome {
     let sp = bottom + 64;
     let addr = sp - (RED_ZONE - 8);
     expect_eq!(
-        below_sp(sp, addr, 0x3c, 0),
+        store_below_sp(sp, addr, 0x3c, 0),
         0x3c,
         "byte stored within the red zone"
     );
@@ -207,7 +136,7 @@ pub fn red_zone_grows(_map: &Map) -> Outcome {
 pub fn below_red_zone(_map: &Map) -> Outcome {
     let bottom = stack_bottom();
     let sp = bottom + 64;
-    let v = below_sp(sp, sp - (RED_ZONE + 8), 0x3c, 0);
+    let v = store_below_sp(sp, sp - (RED_ZONE + 8), 0x3c, 0);
     user::println!("  a store {} bytes below sp returned {v}", RED_ZONE + 8);
     Ok(())
 }
@@ -217,9 +146,9 @@ pub fn red_zone_kept_at_preemption(_map: &Map) -> Outcome {
     let ticks = (clock.ticks_per_second * 25 / 1000) as usize;
     // A page boundary well below the frames in use, with `sp` just above it: the red zone lies
     // in the page below, which the store maps (or finds mapped).
-    let sp = util::page_up(self::sp()) - 4 * PAGE + 64;
+    let sp = util::page_up(stack_pointer()) - 4 * PAGE + 64;
     let addr = sp - (RED_ZONE - 8);
-    let got = below_sp(sp, addr, 0x3c, ticks);
+    let got = store_below_sp(sp, addr, 0x3c, ticks);
     expect_eq!(got, 0x3c, "byte in the red zone after two preemptions");
     Ok(())
 }
@@ -243,39 +172,6 @@ pub fn overflow(_map: &Map) -> Outcome {
     let n = unbounded(0);
     user::println!("  a recursion of 400 MB returned {n}");
     Ok(())
-}
-
-/// With `sp` set to `at_sp`, makes syscall `number` with `a0 = at_sp + offset` (a buffer in
-/// stack pages the process has not touched yet); returns the kernel's `(a0, a1)` and the first
-/// byte at the buffer read back if the syscall succeeded, before `sp` moves back.
-#[inline(never)]
-fn syscall_at_sp(at_sp: usize, offset: usize, number: usize, a1: usize) -> (usize, usize, u8) {
-    let (value, error, byte): (usize, usize, usize);
-    // SAFETY: between the two moves of `sp` only the ecall and a load from the buffer, when
-    // the kernel said it wrote it, touch memory; `sp` is restored before the block ends.
-    unsafe {
-        core::arch::asm!(
-            "mv {saved}, sp",
-            "mv sp, {at_sp}",
-            "add a0, sp, {offset}",
-            "mv {buf}, a0",
-            "ecall",
-            "li {byte}, 0",
-            "bnez a1, 2f",
-            "lbu {byte}, 0({buf})",
-            "2:",
-            "mv sp, {saved}",
-            at_sp = in(reg) at_sp,
-            offset = in(reg) offset,
-            saved = out(reg) _,
-            buf = out(reg) _,
-            byte = out(reg) byte,
-            in("a7") number,
-            inout("a1") a1 => error,
-            out("a0") value,
-        );
-    }
-    (value, error, byte as u8)
 }
 
 pub fn syscall_into_untouched_stack(_map: &Map) -> Outcome {

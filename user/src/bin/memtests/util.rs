@@ -3,6 +3,7 @@
 
 use abi::{Errno, ExitStatus, RegionKind, RegionRow, nr};
 use core::fmt;
+use user::raw::BreakBytes;
 use user::sys::{self, Pid};
 
 /// A scenario failed; it printed why.
@@ -139,25 +140,13 @@ pub fn set_brk(to: usize) -> Result<usize, Errno> {
     sys::sbrk(to.wrapping_sub(now) as isize)
 }
 
-/// A raw syscall: `(a0, a1)` exactly as the kernel left them.
+/// A raw syscall: `(a0, a1)` exactly as the kernel left them. Inlined (no call, no stack),
+/// for code that runs while memory is exhausted. Callers that pass pointers to their own
+/// memory pass buffers the kernel may write (or addresses that are not theirs at all, which is
+/// the point of the tests).
 #[inline(always)]
 pub fn raw(number: usize, a0: usize, a1: usize, a2: usize) -> (usize, usize) {
-    let (value, error): (usize, usize);
-    // SAFETY: `ecall` traps to the kernel, which touches this process's memory only through the
-    // pointers passed and returns with a0/a1 set and every other register preserved. Callers
-    // that pass pointers to their own memory pass buffers they own (or addresses that are not
-    // theirs at all, which is the point of the tests).
-    unsafe {
-        core::arch::asm!(
-            "ecall",
-            inlateout("a0") a0 => value,
-            inlateout("a1") a1 => error,
-            in("a2") a2,
-            in("a7") number,
-            options(nostack),
-        );
-    }
-    (value, error)
+    sys::syscall_raw(number, [a0, a1, a2, 0, 0, 0])
 }
 
 /// A raw syscall's result as `Result`, with an errno the kernel does not define as `ENOSYS`.
@@ -208,15 +197,14 @@ impl Reserve {
         let bytes = pages * PAGE;
         let b = brk();
         let start = page_up(b);
-        sys::sbrk((start + bytes - b) as isize).map_err(|_| Failed)?;
-        // SAFETY: [start, start + bytes) was just added to the heap.
-        unsafe { core::ptr::write_bytes(start as *mut u8, 0x52, bytes) };
+        let mut held = BreakBytes::grow(start + bytes - b).map_err(|_| Failed)?;
+        held.bytes_mut()[start - b..].fill(0x52);
         let pid = match sys::fork() {
             Ok(0) => hold_until_killed(),
             Ok(pid) => pid,
             Err(_) => return Err(Failed),
         };
-        set_brk(b).map_err(|_| Failed)?;
+        held.give_back().map_err(|_| Failed)?;
         Ok(Reserve(pid))
     }
 

@@ -4,18 +4,20 @@
 use super::{Grinder, HEAP_RANGE};
 use crate::util::{self, PAGE};
 use abi::Errno;
+use core::sync::atomic::{AtomicU8, Ordering};
 use user::sys::Pid;
 
-/// Memory the kernel may write through the grinder's valid pointers: page-aligned, in `.bss`,
-/// reached only through raw pointers (the kernel writes it behind the compiler's back).
+/// Memory the kernel may write through the grinder's valid pointers: page-aligned, in `.bss`.
+/// Atomic bytes, so that the kernel writing them behind the compiler's back is no more than
+/// another hart would be, and the static is an ordinary one.
 #[repr(C, align(4096))]
-struct Scratch([u8; 2 * PAGE]);
+struct Scratch([AtomicU8; 2 * PAGE]);
 
-static mut SCRATCH: Scratch = Scratch([0; 2 * PAGE]);
+static SCRATCH: Scratch = Scratch([const { AtomicU8::new(0) }; 2 * PAGE]);
 
 /// The scratch area's first byte.
 pub fn scratch() -> usize {
-    (&raw mut SCRATCH) as usize
+    SCRATCH.0.as_ptr().expose_provenance()
 }
 
 /// Whether `at` lies in the scratch area.
@@ -28,11 +30,17 @@ pub const SCRATCH_SLACK: usize = 512;
 
 /// Copies `bytes` into the scratch area at `offset`.
 pub fn scratch_put(offset: usize, bytes: &[u8]) {
-    assert!(offset + bytes.len() <= 2 * PAGE);
-    // SAFETY: inside the scratch area, which only raw pointers and the kernel touch.
-    unsafe {
-        core::ptr::copy_nonoverlapping(bytes.as_ptr(), (scratch() + offset) as *mut u8, bytes.len())
+    let to = &SCRATCH.0[offset..offset + bytes.len()];
+    for (cell, &byte) in to.iter().zip(bytes) {
+        cell.store(byte, Ordering::Relaxed);
     }
+}
+
+/// The `N` bytes at address `at` in the scratch area (panics outside it).
+pub fn scratch_get<const N: usize>(at: usize) -> [u8; N] {
+    let offset = at - scratch();
+    let from = &SCRATCH.0[offset..offset + N];
+    core::array::from_fn(|i| from[i].load(Ordering::Relaxed))
 }
 
 /// Scratch offsets: exec names at 0, argv arrays at 64, free for the kernel from 512.

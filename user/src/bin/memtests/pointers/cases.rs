@@ -1,7 +1,7 @@
 //! The pointers and lengths the bad-pointer scenarios try, and the heap buffer they use.
 
 use crate::util::{self, Map, Outcome, PAGE};
-use user::sys;
+use user::raw::BreakBytes;
 
 /// One pointer and length to try.
 #[derive(Clone, Copy)]
@@ -11,23 +11,45 @@ pub struct Case {
     pub len: usize,
 }
 
+/// Where a [`Buf`] lies: its first byte and the break after it.
+#[derive(Clone, Copy)]
+pub struct Bounds {
+    pub start: usize,
+    pub brk: usize,
+}
+
 /// A heap buffer of two pages whose end is the break (page-aligned, so the next byte is
 /// unmapped).
 pub struct Buf {
     pub start: usize,
     pub brk: usize,
+    /// The bytes `sbrk` added: up to the page boundary, then the buffer.
+    bytes: BreakBytes,
 }
 
 impl Buf {
     pub fn new() -> Result<Buf, util::Failed> {
         let b = util::brk();
         let aligned = util::page_up(b);
-        let got = sys::sbrk((aligned - b + 2 * PAGE) as isize);
-        expect_eq!(got, Ok(b), "sbrk for a two-page buffer");
+        let got = BreakBytes::grow(aligned - b + 2 * PAGE);
+        expect_eq!(
+            got.as_ref().map(BreakBytes::start).map_err(|e| *e),
+            Ok(b),
+            "sbrk for a two-page buffer"
+        );
         Ok(Buf {
             start: aligned,
             brk: aligned + 2 * PAGE,
+            bytes: got.map_err(|_| util::Failed)?,
         })
+    }
+
+    /// Where it lies.
+    pub fn bounds(&self) -> Bounds {
+        Bounds {
+            start: self.start,
+            brk: self.brk,
+        }
     }
 
     /// The last `len` bytes before the break: valid.
@@ -35,19 +57,40 @@ impl Buf {
         self.brk - len
     }
 
+    /// The buffer's bytes from address `at` on (panics outside the buffer).
+    fn from(&mut self, at: usize) -> &mut [u8] {
+        assert!(at >= self.start, "{at:#x} below the buffer");
+        let first = at - self.bytes.start();
+        &mut self.bytes.bytes_mut()[first..]
+    }
+
     /// Fills the buffer with `byte`.
-    pub fn fill(&self, byte: u8) {
-        // SAFETY: the buffer's pages are this process's heap, mapped by the sbrk in `new` and
-        // used by nothing else.
-        unsafe { core::ptr::write_bytes(self.start as *mut u8, byte, self.brk - self.start) }
+    pub fn fill(&mut self, byte: u8) {
+        let start = self.start;
+        self.from(start).fill(byte);
     }
 
     /// Whether every byte still is `byte`.
     pub fn all(&self, byte: u8) -> bool {
-        // SAFETY: as in `fill`.
-        let bytes =
-            unsafe { core::slice::from_raw_parts(self.start as *const u8, self.brk - self.start) };
-        bytes.iter().all(|&b| b == byte)
+        let first = self.start - self.bytes.start();
+        self.bytes.bytes()[first..].iter().all(|&b| b == byte)
+    }
+
+    /// Copies `s` to address `at` in the buffer.
+    pub fn put(&mut self, at: usize, s: &[u8]) {
+        self.from(at)[..s.len()].copy_from_slice(s);
+    }
+
+    /// Stores pointer-size `value` at address `at` in the buffer.
+    pub fn put_word(&mut self, at: usize, value: usize) {
+        self.put(at, &value.to_le_bytes());
+    }
+
+    /// The `N` bytes at address `at` in the buffer.
+    pub fn get<const N: usize>(&mut self, at: usize) -> [u8; N] {
+        let mut bytes = [0; N];
+        bytes.copy_from_slice(&self.from(at)[..N]);
+        bytes
     }
 }
 
@@ -55,7 +98,7 @@ impl Buf {
 /// also for one that reads, except text and rodata, passed only when `writes`).
 pub fn each_bad(
     map: &Map,
-    buf: &Buf,
+    buf: Bounds,
     len: usize,
     writes: bool,
     mut f: impl FnMut(Case) -> Outcome,
@@ -111,7 +154,7 @@ pub fn each_bad(
 }
 
 /// Huge or overflowing lengths from a valid heap pointer.
-pub fn each_huge(buf: &Buf, mut f: impl FnMut(Case) -> Outcome) -> Outcome {
+pub fn each_huge(buf: Bounds, mut f: impl FnMut(Case) -> Outcome) -> Outcome {
     let case = |what, len| Case {
         what,
         addr: buf.start,
@@ -131,15 +174,4 @@ pub fn each_huge(buf: &Buf, mut f: impl FnMut(Case) -> Outcome) -> Outcome {
         f(c)?;
     }
     Ok(())
-}
-
-/// Copies `s` to heap address `at`.
-pub fn put(at: usize, s: &[u8]) {
-    // SAFETY: callers pass addresses in their heap buffer with room for `s`.
-    unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), at as *mut u8, s.len()) }
-}
-
-/// Stores pointer-size `value` at heap address `at`.
-pub fn put_word(at: usize, value: usize) {
-    put(at, &value.to_le_bytes());
 }
