@@ -97,6 +97,7 @@ fn row_of(region: &user::RegionRow) -> RegionRow {
         user::UserRegion::Program if region.perms.contains(Perms::X) => RegionKind::Text,
         user::UserRegion::Program if region.perms.contains(Perms::W) => RegionKind::Data,
         user::UserRegion::Program => RegionKind::Rodata,
+        user::UserRegion::Bss => RegionKind::Bss,
         user::UserRegion::Heap => RegionKind::Heap,
         user::UserRegion::Stack => RegionKind::Stack,
         user::UserRegion::TrapFrame => RegionKind::TrapFrame,

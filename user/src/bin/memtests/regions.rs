@@ -34,7 +34,9 @@ fn check(rows: &[RegionRow], resident: u64) -> Outcome {
         let want = match RegionKind::from_raw(row.kind) {
             Some(RegionKind::Text) => r | x | u,
             Some(RegionKind::Rodata) => r | u,
-            Some(RegionKind::Data | RegionKind::Heap | RegionKind::Stack) => r | w | u,
+            Some(RegionKind::Data | RegionKind::Bss | RegionKind::Heap | RegionKind::Stack) => {
+                r | w | u
+            }
             Some(RegionKind::TrapFrame) => r | w,
             Some(RegionKind::Trampoline) => r | x,
             None => 0,

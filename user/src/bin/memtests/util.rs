@@ -68,6 +68,8 @@ impl Map {
                 Some(RegionKind::Text) => map.text = start,
                 Some(RegionKind::Rodata) => map.rodata = start,
                 Some(RegionKind::Data) => map.data = start,
+                // A data segment without file bytes is all bss.
+                Some(RegionKind::Bss) if map.data == 0 => map.data = start,
                 Some(RegionKind::Stack) => map.stack_top = end as usize,
                 Some(RegionKind::TrapFrame) => map.trap_frame = start,
                 Some(RegionKind::Trampoline) => {
@@ -78,7 +80,7 @@ impl Map {
             }
             if matches!(
                 RegionKind::from_raw(row.kind),
-                Some(RegionKind::Text | RegionKind::Rodata | RegionKind::Data)
+                Some(RegionKind::Text | RegionKind::Rodata | RegionKind::Data | RegionKind::Bss)
             ) {
                 map.heap_start = map.heap_start.max(page_up(end as usize));
             }
