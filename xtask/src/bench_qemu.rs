@@ -74,7 +74,7 @@ const WORKLOADS: [Workload; 9] = [
     },
     Workload {
         name: "stack",
-        what: "stack growth by fault, 256 pages",
+        what: "stack growth by fault (in a fresh child), 256 pages",
         unit: "page",
         anchor: None,
     },
