@@ -50,7 +50,7 @@ pub fn archive_path(root: &Path, arch: Arch) -> PathBuf {
 /// path. Fails, naming it, when a program was not built.
 pub fn pack(root: &Path, arch: Arch) -> Result<PathBuf, String> {
     let release = target_dir(root).join(arch.target()).join("release");
-    let files = names(root)?
+    let files = boot_order(names(root)?)
         .into_iter()
         .map(|name| {
             let path = release.join(&name);
@@ -63,6 +63,17 @@ pub fn pack(root: &Path, arch: Arch) -> Result<PathBuf, String> {
     let bytes = newc(&files).map_err(|e| format!("packing the archive: {e}"))?;
     fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
     Ok(out)
+}
+
+/// The programs the boot runs first (`init`, then its shell) come first in the archive, then
+/// the rest by name: the kernel's parser (`cpio_reader`) adds up every byte of each entry it
+/// steps over on the way to a name (a checksum the newc format does not even carry), about 2.5
+/// instructions per byte, so `init` behind 270 KiB of other programs cost the boot 0.7 million
+/// instructions.
+fn boot_order(mut names: Vec<String>) -> Vec<String> {
+    let rank = |name: &str| ["init", "sh"].iter().position(|n| *n == name);
+    names.sort_by_key(|n| (rank(n).unwrap_or(usize::MAX), n.clone()));
+    names
 }
 
 /// A newc archive of `files` (name, contents), executable regular files.
@@ -90,6 +101,17 @@ mod tests {
             .map(|e| (e.name().to_string(), e.file().to_vec()))
             .collect();
         assert_eq!(read, files);
+    }
+
+    #[test]
+    fn init_and_the_shell_come_first_then_the_rest_by_name() {
+        let names = ["cat", "sh", "bench", "init", "vmmap"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            boot_order(names),
+            ["init", "sh", "bench", "cat", "vmmap"].map(String::from)
+        );
     }
 
     #[test]
