@@ -207,7 +207,7 @@ pub fn kill(pid: Pid) -> Result<(), Errno> {
     if matches!(st.state, State::Zombie(_)) {
         return Err(Errno::ESRCH);
     }
-    st.killed.get_or_insert(KillCause::Killed);
+    q.kill_with(&mut st, KillCause::Killed);
     if matches!(st.state, State::Sleeping(_)) {
         st.state = State::Runnable;
         drop(st);

@@ -133,6 +133,9 @@ pub struct Proc {
     context: ContextCell,
     /// State, parent, kill flag, name.
     pub status: Mutex<Status>,
+    /// Set (after `status.killed`) once the process is killed, never cleared: the check on
+    /// every return to user mode reads it without taking the status lock.
+    killed_hint: AtomicBool,
     /// The address space; `None` once the process has ended.
     pub space: Mutex<Option<UserSpace>>,
     /// `satp` of the address space, for the return to user mode.
@@ -161,6 +164,7 @@ impl Proc {
                 hart: 0,
                 wake_at: 0,
             }),
+            killed_hint: AtomicBool::new(false),
             space: Mutex::new(None),
             satp: AtomicUsize::new(0),
             trap_frame: AtomicUsize::new(0),
@@ -197,9 +201,21 @@ impl Proc {
         self.status.lock().name
     }
 
-    /// Why it must end, if it was killed.
+    /// Why it must end, if it was killed. A kill on another hart that is under way may not
+    /// be seen yet; what must not miss one (going to sleep) reads `status.killed` under the
+    /// lock instead.
     pub fn killed(&self) -> Option<KillCause> {
+        if !self.killed_hint.load(Ordering::Acquire) {
+            return None;
+        }
         self.status.lock().killed
+    }
+
+    /// Marks the process killed for `cause` (the first cause stays); the caller holds its
+    /// status lock, as `status`.
+    pub fn kill_with(&self, status: &mut Status, cause: KillCause) {
+        status.killed.get_or_insert(cause);
+        self.killed_hint.store(true, Ordering::Release);
     }
 
     /// Installs `space` as the address space (a new process, or `exec`) and returns the one it

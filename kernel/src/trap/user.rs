@@ -134,7 +134,7 @@ fn kill_for_fault_because(p: ProcRef, cause: Cause, rule: core::fmt::Arguments<'
         if note.is_empty() { "" } else { ": " },
         note.as_str(),
     );
-    p.status.lock().killed.get_or_insert(why);
+    p.kill_with(&mut p.status.lock(), why);
 }
 
 /// Leaves the kernel for `p`'s user code, or ends `p` if it was killed.
