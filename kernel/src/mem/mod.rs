@@ -2,6 +2,7 @@
 //! harts share. The logic lives in `rvmm`; this module hands it the board's ranges.
 
 mod build;
+pub mod kalloc;
 pub mod show;
 pub mod stacks;
 pub mod typed;

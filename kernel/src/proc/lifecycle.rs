@@ -10,7 +10,7 @@ use super::program::{self, Image};
 use super::table::Full;
 use super::{Channel, INIT_PID, Name, Pid, Proc, ProcRef, State, table};
 use crate::arch::trap_frame::reg;
-use crate::mem::{self, stacks};
+use crate::mem::{self, kalloc, stacks};
 use crate::sched;
 use abi::{Errno, ExitStatus, KillCause};
 use core::sync::atomic::Ordering;
@@ -37,7 +37,8 @@ pub(crate) fn create(parent: Pid, name: Name) -> Result<ProcRef, Errno> {
 /// Undoes `create` (and an installed address space) for a process that never ran.
 pub(crate) fn discard(p: ProcRef) {
     if let Some(space) = p.space.lock().take() {
-        space.destroy(&mut mem::frames());
+        let mut frames = kalloc::for_space(&space);
+        space.destroy(&mut frames);
     }
     release_stack(p);
     table().lock().remove(p); // ours, never runnable
@@ -95,7 +96,7 @@ pub fn fork(parent: ProcRef) -> Result<Pid, Errno> {
         let space = space
             .as_ref()
             .expect("a running process has an address space");
-        space.fork(&mut mem::frames())
+        space.fork(&mut kalloc::for_space(space))
     };
     match copy {
         Ok(space) => {
@@ -122,7 +123,8 @@ pub fn exit(p: ProcRef, status: ExitStatus) -> ! {
         panic!("init ended ({status:?}): nothing is left to reap orphans");
     }
     if let Some(space) = p.space.lock().take() {
-        space.destroy(&mut mem::frames());
+        let mut frames = kalloc::for_space(&space);
+        space.destroy(&mut frames);
     }
     let table = table().lock();
     let mut zombie_orphans = false;

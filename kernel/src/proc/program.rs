@@ -11,7 +11,7 @@
 use super::lifecycle::install;
 use super::{Name, ProcRef};
 use crate::boot::initrd;
-use crate::mem::{self, UserSpace, typed::FrameBox};
+use crate::mem::{self, UserSpace, kalloc, typed::FrameBox};
 use abi::{ARG_MAX, Errno, MAX_ARGS, NAME_MAX};
 use rvmm::space::user::{ArgVector, ArgsError, Limits, LoadError};
 
@@ -98,7 +98,8 @@ pub fn exec(p: ProcRef, name: usize, argv: usize) -> Result<(), Errno> {
     }
     let image = load_named(program, &list[..args.count])?;
     if let Some(old) = install(p, image) {
-        old.destroy(&mut mem::frames());
+        let mut frames = kalloc::for_space(&old);
+        old.destroy(&mut frames);
     }
     p.status.lock().name = Name::new(program);
     Ok(())

@@ -14,8 +14,9 @@ use rvmm::tlb::Sfence;
 pub fn sbrk(p: ProcRef, increment: isize) -> Result<usize, Errno> {
     let mut space = p.space.lock();
     let space = space.as_mut().expect("a process in a syscall has a space");
+    let pages = increment.unsigned_abs() / rvmm::addr::PAGE_SIZE;
     let (old, flush) = space
-        .sbrk(increment, &mut mem::frames())
+        .sbrk(increment, &mut mem::kalloc::for_frames(pages))
         .map_err(|e| match e {
             SbrkError::OutOfMemory | SbrkError::AboveCap { .. } => Errno::ENOMEM,
             SbrkError::BelowStart { .. } | SbrkError::Overflow { .. } => Errno::EINVAL,
