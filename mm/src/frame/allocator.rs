@@ -169,10 +169,12 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         })
     }
 
-    /// The frame with index `i`.
+    /// The frame with index `i`, which is below the span (the frames from `base` on that the
+    /// allocator manages, all of them frames: the sum needs no check).
     #[inline]
     pub(super) fn frame(&self, i: u32) -> Frame {
-        frame_number(self.base + i as u64)
+        debug_assert!(u64::from(i) < self.span);
+        Frame::from_masked_number(self.base + i as u64)
     }
 
     /// The memory of managed frame `i`: how the free lists reach their nodes. An index outside
@@ -215,9 +217,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         }
         if self.junk == Junk::Fill {
             // SAFETY: marking the frame free made it the allocator's; nothing else touches it.
-            unsafe { self.held(frame) }
-                .fill_bytes(0, PAGE_SIZE, Junk::FREED)
-                .expect("a whole frame");
+            unsafe { self.fill_junk(frame, Junk::FREED) };
         }
         Ok(i)
     }
@@ -235,11 +235,23 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         let frame = self.frame(i);
         if self.junk == Junk::Fill {
             // SAFETY: just taken off a list: the allocator's until it returns the frame.
-            unsafe { self.held(frame) }
-                .fill_bytes(0, PAGE_SIZE, Junk::ALLOCATED)
-                .expect("a whole frame");
+            unsafe { self.fill_junk(frame, Junk::ALLOCATED) };
         }
         frame
+    }
+
+    /// Fills `frame` with `byte`: the debug aid, kept out of line so that the paths that call
+    /// it stay small enough to inline where junk filling is off.
+    ///
+    /// # Safety
+    /// As for [`held`](Self::held).
+    #[cold]
+    #[inline(never)]
+    unsafe fn fill_junk(&self, frame: Frame, byte: u8) {
+        // SAFETY: the caller's contract is `held`'s.
+        unsafe { self.held(frame) }
+            .fill_bytes(0, PAGE_SIZE, byte)
+            .expect("a whole frame");
     }
 
     /// Fills a frame the caller just allocated with zeroes.

@@ -77,11 +77,35 @@ pub(super) enum NotAllocated {
     Free,
 }
 
+impl NotAllocated {
+    /// The refusal for state byte `found` (a refused free is the rare path).
+    #[cold]
+    fn found(found: u8) -> Self {
+        match found {
+            FREE => NotAllocated::Free,
+            _ => NotAllocated::Foreign,
+        }
+    }
+}
+
 impl States {
-    #[inline]
+    /// The state byte of frame `i`, which must be below the span (every caller has checked:
+    /// `accept` and `index` compare with the span, `hand_out` asserts it, init counts up to it).
+    /// Two allocator operations look it up, so it is lean: the byte lives in the
+    /// `frames_needed(span)` frames from `first`, which `zeroed` wrote through `mem`, so neither
+    /// the frame number nor the lookup can fail and neither is checked again.
+    #[inline(always)]
     fn state<P: PhysMem>(&self, mem: &P, i: u32) -> &AtomicU8 {
-        let (frame, offset) = at(self.first, i as usize);
-        let base = mem.frame_ptr(frame).expect(MAPS);
+        let (page, offset) = (i as usize / PAGE_SIZE, i as usize % PAGE_SIZE);
+        // One of the maps' frames (i < span), all of which are frames: no overflow to catch.
+        let frame = Frame::from_masked_number(self.first.number() + page as u64);
+        let base = mem.frame_ptr(frame);
+        // SAFETY: `zeroed` made a view of this frame through `mem`, so `mem` returned `Some`
+        // for it then, and `PhysMem`'s contract (2: one frame always gives a pointer to the
+        // same memory) makes it do so again.
+        unsafe { core::hint::assert_unchecked(base.is_some()) };
+        // SAFETY: as just said.
+        let base = unsafe { base.unwrap_unchecked() };
         // SAFETY: offset < PAGE_SIZE, inside the frame, which `frame_ptr` makes valid for
         // reads and writes; the byte is initialised (zeroed at init) and every bit pattern is
         // an `AtomicU8`. The maps' frames are the allocator's for its whole life (foreign to
@@ -116,8 +140,7 @@ impl States {
         );
         match swap {
             Ok(_) => Ok(()),
-            Err(FREE) => Err(NotAllocated::Free),
-            Err(_) => Err(NotAllocated::Foreign),
+            Err(found) => Err(NotAllocated::found(found)),
         }
     }
 
