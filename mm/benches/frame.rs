@@ -1,6 +1,7 @@
 //! Frame allocator benchmarks, side by side in one run: rvmm's `FrameAllocator` (the shared
 //! path and a `HartCache`), the classic one-frame-per-node locked list (xv6's `kalloc`, below)
-//! and `buddy_system_allocator`'s frame allocator behind a spin lock.
+//! and `buddy_system_allocator`'s frame allocator behind a spin lock; for the hot pair also a
+//! bare per-hart stack (no lock, no atomic, no check): the floor.
 //!
 //! `cargo bench -p rvmm --bench frame` (`RVMM_BENCH_ROUNDS=N` sets the rounds, default 7;
 //! `-- hot`, `-- cold` or `-- threads` runs only the groups named).
@@ -121,6 +122,16 @@ fn hart_pairs(cache: &mut HartCache<'_, &Arena>, pairs: u64) {
     }
 }
 
+/// The floor: a per-hart stack of frame pointers with no lock, no atomic and no check, what
+/// the issue calls "what a lock-free per-hart stack costs".
+#[inline(never)]
+fn stack_pairs(stack: &mut Vec<NonNull<u8>>, pairs: u64) {
+    for _ in 0..pairs {
+        let p = stack.pop().unwrap();
+        stack.push(black_box(p));
+    }
+}
+
 #[inline(never)]
 fn buddy_pairs(buddy: &SpinMutex<Buddy>, pairs: u64) {
     for _ in 0..pairs {
@@ -133,6 +144,7 @@ fn hot(arena_ours: &Arena, arena_classic: &Arena) {
     let a = ours(arena_ours);
     let classic = Classic::new(arena_classic, &(0..FRAMES).collect::<Vec<_>>());
     let buddy = buddy();
+    let mut stack: Vec<NonNull<u8>> = (0..1024).map(|i| arena_ptr(arena_classic, i)).collect();
     let mut cases = [
         Case::new("classic list", || {
             classic_pairs(&classic, HOT_PAIRS);
@@ -148,6 +160,10 @@ fn hot(arena_ours: &Arena, arena_classic: &Arena) {
         }),
         Case::new("buddy (locked)", || {
             buddy_pairs(&buddy, HOT_PAIRS);
+            HOT_PAIRS
+        }),
+        Case::new("bare per-hart stack (floor)", || {
+            stack_pairs(&mut stack, HOT_PAIRS);
             HOT_PAIRS
         }),
     ];
