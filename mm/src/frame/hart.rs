@@ -3,6 +3,7 @@
 
 use super::allocator::FrameAllocator;
 use super::batch::BatchList;
+use super::maps::StateMemo;
 use super::{FrameSource, FreeError, OutOfMemory};
 use crate::addr::Frame;
 use crate::phys::PhysMem;
@@ -46,6 +47,7 @@ pub struct HartCache<'a, P: PhysMem, R: RawMutex = spin::mutex::SpinMutex<()>> {
     owner: &'a FrameAllocator<P, R>,
     slot: &'a Slot,
     list: BatchList,
+    memo: StateMemo,
 }
 
 impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
@@ -60,6 +62,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
             owner: self,
             slot,
             list: BatchList::new(),
+            memo: StateMemo::new(),
         })
     }
 }
@@ -77,7 +80,7 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
             None => self.pop_node_or_refill()?,
         };
         self.publish();
-        Ok(self.owner.hand_out(i))
+        Ok(self.owner.hand_out(i, Some(&mut self.memo)))
     }
 
     /// The rare pops (once per ~1,000 allocations; out of line, so that the path taken every
@@ -120,7 +123,7 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
     /// As for [`FrameAllocator::deallocate`].
     #[inline]
     pub unsafe fn deallocate(&mut self, frame: Frame) -> Result<(), FreeError> {
-        let i = self.owner.accept(frame)?;
+        let i = self.owner.accept(frame, Some(&mut self.memo))?;
         if self.list.head_full() {
             self.spill();
         }
