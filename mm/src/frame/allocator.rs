@@ -211,10 +211,12 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         frame: Frame,
         memo: Option<&mut StateMemo>,
     ) -> Result<u32, FreeError> {
-        let i = match frame.number().checked_sub(self.base) {
-            Some(i) if i < self.span => i as u32,
-            _ => return Err(FreeError::Foreign(frame)),
-        };
+        // One compare: below `base` wraps to far above the span.
+        let i = frame.number().wrapping_sub(self.base);
+        if i >= self.span {
+            return Err(FreeError::Foreign(frame));
+        }
+        let i = i as u32;
         match self.states.mark_free(&self.mem, memo, i) {
             Ok(()) => {}
             Err(NotAllocated::Free) => return Err(FreeError::DoubleFree(frame)),

@@ -74,11 +74,6 @@ impl BatchList {
         Some(unsafe { ((*b).len as usize, (*b).next) })
     }
 
-    /// Whether the next push will turn the pushed frame into a new node.
-    pub fn head_full(&self) -> bool {
-        self.head_fields().is_none_or(|(len, _)| len == CAP)
-    }
-
     /// Whether the list has more than one node.
     pub fn has_second(&self) -> bool {
         self.head_fields().is_some_and(|(_, next)| next != END)
@@ -111,6 +106,30 @@ impl BatchList {
             // SAFETY: the caller's contract, passed on.
             _ => unsafe { self.push_node(index, frame()) },
         }
+    }
+
+    /// Pushes free frame `index` as a number the head node holds, if it has room: all but one
+    /// push in `CAP + 1`, touching the head node only. `false` (nothing changed) when the head
+    /// is full or the list empty: then `push` makes the frame a node.
+    ///
+    /// # Safety
+    /// As for [`push`](Self::push).
+    #[inline]
+    pub unsafe fn push_held(&mut self, index: u32) -> bool {
+        let Some(b) = self.head else { return false };
+        let b = b.as_ptr();
+        // SAFETY: list invariant; `&mut self` makes the access exclusive. The frame is not
+        // written: only its number is kept.
+        unsafe {
+            let len = (*b).len as usize;
+            if len >= CAP {
+                return false;
+            }
+            (*b).frames[len] = index;
+            (*b).len = len as u32 + 1;
+        }
+        self.count += 1;
+        true
     }
 
     /// Makes free frame `index`, at `frame`, the new head node (once per `CAP + 1` pushes, and

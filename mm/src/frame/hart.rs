@@ -99,9 +99,7 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
     }
 
     /// Gives a batch back to the shared list when the cache holds two and the next free would
-    /// start a third (once per ~1,000 frees, out of line).
-    #[cold]
-    #[inline(never)]
+    /// start a third.
     fn spill(&mut self) {
         if self.list.has_second() {
             let mut s = self.owner.shared.lock();
@@ -124,13 +122,27 @@ impl<P: PhysMem, R: RawMutex> HartCache<'_, P, R> {
     #[inline]
     pub unsafe fn deallocate(&mut self, frame: Frame) -> Result<(), FreeError> {
         let i = self.owner.accept(frame, Some(&mut self.memo))?;
-        if self.list.head_full() {
-            self.spill();
-        }
         // SAFETY: `accept` made the frame ours; it goes on this cache's list and nowhere else.
-        unsafe { self.list.push(i, || self.owner.ptr(i)) };
+        if !unsafe { self.list.push_held(i) } {
+            // SAFETY: as above.
+            unsafe { self.push_node(i) };
+        }
         self.publish();
         Ok(())
+    }
+
+    /// Pushes frame `i` when the head node is full (or there is none): the frame becomes the
+    /// new head node, after a batch went back to the shared list if the cache held two (once
+    /// per ~1,000 frees, out of line).
+    ///
+    /// # Safety
+    /// `i` is a frame `accept` just made this cache's.
+    #[cold]
+    #[inline(never)]
+    unsafe fn push_node(&mut self, i: u32) {
+        self.spill();
+        // SAFETY: the caller's contract: the frame is ours, for this list only.
+        unsafe { self.list.push(i, || self.owner.ptr(i)) };
     }
 }
 
