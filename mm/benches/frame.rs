@@ -1,14 +1,16 @@
 //! Frame allocator benchmarks, side by side in one run: rvmm's `FrameAllocator` (the shared
 //! path and a `HartCache`), the classic one-frame-per-node locked list (xv6's `kalloc`, below)
-//! and `buddy_system_allocator`'s frame allocator behind a spin lock.
+//! and `buddy_system_allocator`'s frame allocator behind a spin lock; for the hot pair also a
+//! bare per-hart stack (no lock, no atomic, no check): the floor.
 //!
-//! `cargo bench -p rvmm --bench frame` (`RVMM_BENCH_ROUNDS=N` sets the rounds, default 7).
+//! `cargo bench -p rvmm --bench frame` (`RVMM_BENCH_ROUNDS=N` sets the rounds, default 7;
+//! `-- hot`, `-- cold` or `-- threads` runs only the groups named).
 //! Cases: a hot kalloc+kfree pair; 32,768 cold kallocs then 32,768 kfrees right after a fresh
 //! init over 256 MiB whose frames were all freed in shuffled order; two threads doing pairs.
 
 use buddy_system_allocator::FrameAllocator as Buddy;
 use rvmm::addr::{Frame, PAGE_SIZE};
-use rvmm::frame::{FrameAllocator, Junk};
+use rvmm::frame::{FrameAllocator, HartCache, Junk};
 use rvmm::phys::PhysMem;
 use rvmm_testkit::bench::{Case, Measured, compare, print_table, rounds};
 use rvmm_testkit::{Arena, Rng};
@@ -90,41 +92,78 @@ fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     v
 }
 
+// The hot loops are named functions, kept out of line, so that an instruction count
+// (`valgrind --tool=callgrind`) attributes each case's pairs to its own symbol.
+
+#[inline(never)]
+fn classic_pairs(classic: &Classic, pairs: u64) {
+    for _ in 0..pairs {
+        let p = classic.alloc().unwrap();
+        // SAFETY: `p` was just allocated and is not used again.
+        unsafe { classic.free(black_box(p)) };
+    }
+}
+
+#[inline(never)]
+fn shared_pairs(a: &FrameAllocator<&Arena>, pairs: u64) {
+    for _ in 0..pairs {
+        let f = a.allocate().unwrap();
+        // SAFETY: `f` was just allocated and is not used again.
+        unsafe { a.deallocate(black_box(f)) }.unwrap();
+    }
+}
+
+#[inline(never)]
+fn hart_pairs(cache: &mut HartCache<'_, &Arena>, pairs: u64) {
+    for _ in 0..pairs {
+        let f = cache.allocate().unwrap();
+        // SAFETY: `f` was just allocated and is not used again.
+        unsafe { cache.deallocate(black_box(f)) }.unwrap();
+    }
+}
+
+/// The floor: a per-hart stack of frame pointers with no lock, no atomic and no check, what
+/// the issue calls "what a lock-free per-hart stack costs".
+#[inline(never)]
+fn stack_pairs(stack: &mut Vec<NonNull<u8>>, pairs: u64) {
+    for _ in 0..pairs {
+        let p = stack.pop().unwrap();
+        stack.push(black_box(p));
+    }
+}
+
+#[inline(never)]
+fn buddy_pairs(buddy: &SpinMutex<Buddy>, pairs: u64) {
+    for _ in 0..pairs {
+        let f = buddy.lock().alloc(1).unwrap();
+        buddy.lock().dealloc(black_box(f), 1);
+    }
+}
+
 fn hot(arena_ours: &Arena, arena_classic: &Arena) {
     let a = ours(arena_ours);
     let classic = Classic::new(arena_classic, &(0..FRAMES).collect::<Vec<_>>());
     let buddy = buddy();
+    let mut stack: Vec<NonNull<u8>> = (0..1024).map(|i| arena_ptr(arena_classic, i)).collect();
     let mut cases = [
         Case::new("classic list", || {
-            for _ in 0..HOT_PAIRS {
-                let p = classic.alloc().unwrap();
-                // SAFETY: `p` was just allocated and is not used again.
-                unsafe { classic.free(black_box(p)) };
-            }
+            classic_pairs(&classic, HOT_PAIRS);
             HOT_PAIRS
         }),
         Case::new("rvmm shared", || {
-            for _ in 0..HOT_PAIRS {
-                let f = a.allocate().unwrap();
-                // SAFETY: `f` was just allocated and is not used again.
-                unsafe { a.deallocate(black_box(f)) }.unwrap();
-            }
+            shared_pairs(&a, HOT_PAIRS);
             HOT_PAIRS
         }),
         Case::new("rvmm hart cache", || {
-            let mut cache = a.hart(0).unwrap();
-            for _ in 0..HOT_PAIRS {
-                let f = cache.allocate().unwrap();
-                // SAFETY: `f` was just allocated and is not used again.
-                unsafe { cache.deallocate(black_box(f)) }.unwrap();
-            }
+            hart_pairs(&mut a.hart(0).unwrap(), HOT_PAIRS);
             HOT_PAIRS
         }),
         Case::new("buddy (locked)", || {
-            for _ in 0..HOT_PAIRS {
-                let f = buddy.lock().alloc(1).unwrap();
-                buddy.lock().dealloc(black_box(f), 1);
-            }
+            buddy_pairs(&buddy, HOT_PAIRS);
+            HOT_PAIRS
+        }),
+        Case::new("bare per-hart stack (floor)", || {
+            stack_pairs(&mut stack, HOT_PAIRS);
             HOT_PAIRS
         }),
     ];
@@ -306,10 +345,26 @@ fn threads(arena_ours: &Arena, arena_classic: &Arena) {
     );
 }
 
+/// The groups named on the command line (`cargo bench -p rvmm --bench frame -- hot`), or all
+/// of them when none is; cargo's own `--bench` flag is not a name.
+fn wanted(group: &str) -> bool {
+    let names: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    names.is_empty() || names.iter().any(|n| n == group)
+}
+
 fn main() {
     let arena_ours = Arena::new(BASE, BYTES);
     let arena_classic = Arena::new(BASE, BYTES);
-    hot(&arena_ours, &arena_classic);
-    cold(&arena_ours, &arena_classic);
-    threads(&arena_ours, &arena_classic);
+    if wanted("hot") {
+        hot(&arena_ours, &arena_classic);
+    }
+    if wanted("cold") {
+        cold(&arena_ours, &arena_classic);
+    }
+    if wanted("threads") {
+        threads(&arena_ours, &arena_classic);
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::batch::BatchList;
 use super::hart::Slot;
-use super::maps::{self, Listed, NotAllocated, States};
+use super::maps::{self, Listed, NotAllocated, StateMemo, States};
 use super::ranges::usable_runs;
 use super::{FrameSource, FreeError, InitError, Junk, MAX_HARTS, OutOfMemory, Stats};
 use crate::addr::{Frame, PAGE_SIZE, PhysAddr, PhysRange};
@@ -169,10 +169,12 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         })
     }
 
-    /// The frame with index `i`.
+    /// The frame with index `i`, which is below the span (the frames from `base` on that the
+    /// allocator manages, all of them frames: the sum needs no check).
     #[inline]
     pub(super) fn frame(&self, i: u32) -> Frame {
-        frame_number(self.base + i as u64)
+        debug_assert!(u64::from(i) < self.span);
+        Frame::from_masked_number(self.base + i as u64)
     }
 
     /// The memory of managed frame `i`: how the free lists reach their nodes. An index outside
@@ -202,22 +204,27 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
 
     /// Checks a frame being freed, marks it free, junk-fills it and returns its index. After
     /// this the frame belongs to the caller's list (shared or cached) and must go on it.
+    /// `memo` is the caller's memory of the last state frame (a hart cache has one).
     #[inline]
-    pub(super) fn accept(&self, frame: Frame) -> Result<u32, FreeError> {
-        let i = match frame.number().checked_sub(self.base) {
-            Some(i) if i < self.span => i as u32,
-            _ => return Err(FreeError::Foreign(frame)),
-        };
-        match self.states.mark_free(&self.mem, i) {
+    pub(super) fn accept(
+        &self,
+        frame: Frame,
+        memo: Option<&mut StateMemo>,
+    ) -> Result<u32, FreeError> {
+        // One compare: below `base` wraps to far above the span.
+        let i = frame.number().wrapping_sub(self.base);
+        if i >= self.span {
+            return Err(FreeError::Foreign(frame));
+        }
+        let i = i as u32;
+        match self.states.mark_free(&self.mem, memo, i) {
             Ok(()) => {}
             Err(NotAllocated::Free) => return Err(FreeError::DoubleFree(frame)),
             Err(NotAllocated::Foreign) => return Err(FreeError::Foreign(frame)),
         }
         if self.junk == Junk::Fill {
             // SAFETY: marking the frame free made it the allocator's; nothing else touches it.
-            unsafe { self.held(frame) }
-                .fill_bytes(0, PAGE_SIZE, Junk::FREED)
-                .expect("a whole frame");
+            unsafe { self.fill_junk(frame, Junk::FREED) };
         }
         Ok(i)
     }
@@ -226,20 +233,32 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     /// the span (corrupted list bytes) panics here instead of naming a frame the allocator does
     /// not manage.
     #[inline]
-    pub(super) fn hand_out(&self, i: u32) -> Frame {
+    pub(super) fn hand_out(&self, i: u32, memo: Option<&mut StateMemo>) -> Frame {
         assert!(
             u64::from(i) < self.span,
             "free list corrupted: index beyond the span"
         );
-        self.states.mark_allocated(&self.mem, i);
+        self.states.mark_allocated(&self.mem, memo, i);
         let frame = self.frame(i);
         if self.junk == Junk::Fill {
             // SAFETY: just taken off a list: the allocator's until it returns the frame.
-            unsafe { self.held(frame) }
-                .fill_bytes(0, PAGE_SIZE, Junk::ALLOCATED)
-                .expect("a whole frame");
+            unsafe { self.fill_junk(frame, Junk::ALLOCATED) };
         }
         frame
+    }
+
+    /// Fills `frame` with `byte`: the debug aid, kept out of line so that the paths that call
+    /// it stay small enough to inline where junk filling is off.
+    ///
+    /// # Safety
+    /// As for [`held`](Self::held).
+    #[cold]
+    #[inline(never)]
+    unsafe fn fill_junk(&self, frame: Frame, byte: u8) {
+        // SAFETY: the caller's contract is `held`'s.
+        unsafe { self.held(frame) }
+            .fill_bytes(0, PAGE_SIZE, byte)
+            .expect("a whole frame");
     }
 
     /// Fills a frame the caller just allocated with zeroes.
@@ -275,7 +294,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
             s.note_low();
             i
         };
-        Ok(self.hand_out(i))
+        Ok(self.hand_out(i, None))
     }
 
     /// One frame filled with zeroes.
@@ -291,7 +310,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
     /// after this call. Breaking this is still refused where detectable (double free).
     #[inline]
     pub unsafe fn deallocate(&self, frame: Frame) -> Result<(), FreeError> {
-        let i = self.accept(frame)?;
+        let i = self.accept(frame, None)?;
         // SAFETY: `accept` made the frame ours; it goes on the list and nowhere else.
         unsafe { self.shared.lock().list.push(i, || self.ptr(i)) };
         Ok(())

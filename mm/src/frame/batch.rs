@@ -74,11 +74,6 @@ impl BatchList {
         Some(unsafe { ((*b).len as usize, (*b).next) })
     }
 
-    /// Whether the next push will turn the pushed frame into a new node.
-    pub fn head_full(&self) -> bool {
-        self.head_fields().is_none_or(|(len, _)| len == CAP)
-    }
-
     /// Whether the list has more than one node.
     pub fn has_second(&self) -> bool {
         self.head_fields().is_some_and(|(_, next)| next != END)
@@ -108,41 +103,94 @@ impl BatchList {
                     (*b).len += 1;
                 }
             }
-            (head, _) => {
-                // SAFETY: list invariant, as in `head_fields`.
-                let next = head.map_or(END, |b| unsafe { (*b.as_ptr()).me });
-                let node = frame().cast::<Batch>();
-                // SAFETY: the caller hands the frame over; it is big and aligned enough for a
-                // Batch. Writing the whole node (integers, no padding) keeps every byte of it
-                // initialised.
-                unsafe {
-                    node.write(Batch {
-                        next,
-                        me: index,
-                        len: 0,
-                        frames: [0; CAP],
-                    })
-                };
-                self.head = Some(node);
-            }
+            // SAFETY: the caller's contract, passed on.
+            _ => unsafe { self.push_node(index, frame()) },
         }
+    }
+
+    /// Pushes free frame `index` as a number the head node holds, if it has room: all but one
+    /// push in `CAP + 1`, touching the head node only. `false` (nothing changed) when the head
+    /// is full or the list empty: then `push` makes the frame a node.
+    ///
+    /// # Safety
+    /// As for [`push`](Self::push).
+    #[inline]
+    pub unsafe fn push_held(&mut self, index: u32) -> bool {
+        let Some(b) = self.head else { return false };
+        let b = b.as_ptr();
+        // SAFETY: list invariant; `&mut self` makes the access exclusive. The frame is not
+        // written: only its number is kept.
+        unsafe {
+            let len = (*b).len as usize;
+            if len >= CAP {
+                return false;
+            }
+            (*b).frames[len] = index;
+            (*b).len = len as u32 + 1;
+        }
+        self.count += 1;
+        true
+    }
+
+    /// Makes free frame `index`, at `frame`, the new head node (once per `CAP + 1` pushes, and
+    /// it writes a whole frame: out of line, so that `push` inlines).
+    ///
+    /// # Safety
+    /// As for [`push`](Self::push).
+    #[cold]
+    #[inline(never)]
+    unsafe fn push_node(&mut self, index: u32, frame: NonNull<u8>) {
+        // SAFETY: list invariant, as in `head_fields`.
+        let next = self.head.map_or(END, |b| unsafe { (*b.as_ptr()).me });
+        let node = frame.cast::<Batch>();
+        // SAFETY: the caller hands the frame over; it is big and aligned enough for a Batch.
+        // Writing the whole node (integers, no padding) keeps every byte of it initialised.
+        unsafe {
+            node.write(Batch {
+                next,
+                me: index,
+                len: 0,
+                frames: [0; CAP],
+            })
+        };
+        self.head = Some(node);
     }
 
     /// Pops a free frame's index: a number from the head node, or the head node itself.
     #[inline]
     pub fn pop(&mut self, node_at: &impl Fn(u32) -> NonNull<u8>) -> Option<u32> {
+        match self.pop_held() {
+            Some(i) => Some(i),
+            None => self.pop_node(node_at),
+        }
+    }
+
+    /// Pops a number the head node holds, if it holds one: all but one pop in `CAP + 1`, and
+    /// it touches nothing but the head node.
+    #[inline]
+    pub fn pop_held(&mut self) -> Option<u32> {
         let b = self.head?.as_ptr();
-        self.count -= 1;
         // SAFETY: list invariant; `&mut self` makes the access exclusive. A `len` above CAP
         // (corrupted bytes) fails the array's bounds check instead of reading outside it.
-        let (me, next) = unsafe {
-            if (*b).len > 0 {
-                (*b).len -= 1;
-                return Some((*b).frames[(*b).len as usize]);
-            }
-            ((*b).me, (*b).next)
+        let i = unsafe {
+            let len = (*b).len.checked_sub(1)?;
+            (*b).len = len;
+            (*b).frames[len as usize]
         };
+        self.count -= 1;
+        Some(i)
+    }
+
+    /// Pops the head node itself, once it holds no numbers (or `None`: the list is empty).
+    #[cold]
+    #[inline(never)]
+    fn pop_node(&mut self, node_at: &impl Fn(u32) -> NonNull<u8>) -> Option<u32> {
+        let b = self.head?.as_ptr();
+        // SAFETY: list invariant; `&mut self` makes the access exclusive. `pop_held` found
+        // `len` zero: the node holds no other frame's number.
+        let (me, next) = unsafe { ((*b).me, (*b).next) };
         self.head = Self::node(next, node_at);
+        self.count -= 1;
         Some(me)
     }
 

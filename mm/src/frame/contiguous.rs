@@ -43,7 +43,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         s.note_low();
         drop(guard);
         run.for_each(|i| {
-            self.hand_out(i as u32);
+            self.hand_out(i as u32, None);
         });
         Ok(self.frame(start as u32))
     }
@@ -91,7 +91,7 @@ impl<P: PhysMem, R: RawMutex> FrameAllocator<P, R> {
         // caller bug); the frames accepted up to then must still reach the list.
         let mut accepted = 0;
         let result = (0..count).try_for_each(|k| {
-            self.accept(frame(k)?)?;
+            self.accept(frame(k)?, None)?;
             accepted += 1;
             Ok(())
         });

@@ -10,6 +10,7 @@
 
 use crate::addr::{Frame, PAGE_SIZE};
 use crate::phys::{FrameMut, PhysMem};
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 const BITS: usize = usize::BITS as usize;
@@ -71,44 +72,111 @@ pub(super) struct States {
     first: Frame,
 }
 
+/// The state frame a hart cache reached last and its pointer, so that its next state byte in
+/// the same frame (4,096 frames share one) costs a compare instead of a `PhysMem` lookup: a
+/// hot allocate and free of one frame always hits.
+#[derive(Debug)]
+pub(super) struct StateMemo {
+    /// Which state frame (`i / PAGE_SIZE`), or `usize::MAX` before the first lookup (no state
+    /// frame has that index: there are at most 2^32 / PAGE_SIZE of them).
+    page: usize,
+    base: NonNull<u8>,
+}
+
+impl StateMemo {
+    /// A memo that remembers nothing yet.
+    pub const fn new() -> Self {
+        StateMemo {
+            page: usize::MAX,
+            base: NonNull::dangling(),
+        }
+    }
+}
+
+// SAFETY: the memo holds a copy of what `PhysMem::frame_ptr` returns for one of the
+// allocator's state frames; any thread may get that pointer (`PhysMem: Sync`), and the bytes
+// behind it are accessed only atomically.
+unsafe impl Send for StateMemo {}
+
 /// What [`States::mark_free`] found instead of an allocated frame.
 pub(super) enum NotAllocated {
     Foreign,
     Free,
 }
 
+impl NotAllocated {
+    /// The refusal for state byte `found` (a refused free is the rare path).
+    #[cold]
+    fn found(found: u8) -> Self {
+        match found {
+            FREE => NotAllocated::Free,
+            _ => NotAllocated::Foreign,
+        }
+    }
+}
+
 impl States {
-    #[inline]
-    fn state<P: PhysMem>(&self, mem: &P, i: u32) -> &AtomicU8 {
-        let (frame, offset) = at(self.first, i as usize);
-        let base = mem.frame_ptr(frame).expect(MAPS);
-        // SAFETY: offset < PAGE_SIZE, inside the frame, which `frame_ptr` makes valid for
-        // reads and writes; the byte is initialised (zeroed at init) and every bit pattern is
-        // an `AtomicU8`. The maps' frames are the allocator's for its whole life (foreign to
-        // `deallocate`, never handed out), and after `zeroed` the library accesses these bytes only
-        // atomically, through this function.
+    /// The first byte of state frame `page` (frame `i`'s state lives in page `i / PAGE_SIZE`,
+    /// for `i` below the span; every caller has checked: `accept` and `index` compare with the
+    /// span, `hand_out` asserts it, init counts up to it). The maps' frames are frames and
+    /// `zeroed` wrote them through `mem`, so neither the frame number nor the lookup can fail
+    /// and neither is checked again.
+    #[inline(always)]
+    fn page_base<P: PhysMem>(&self, mem: &P, page: usize) -> NonNull<u8> {
+        let frame = Frame::from_masked_number(self.first.number() + page as u64);
+        let base = mem.frame_ptr(frame);
+        // SAFETY: `zeroed` made a view of this frame through `mem`, so `mem` returned `Some`
+        // for it then, and `PhysMem`'s contract (2: one frame always gives a pointer to the
+        // same memory) makes it do so again.
+        unsafe { base.unwrap_unchecked() }
+    }
+
+    /// The state byte of frame `i` (below the span, see `page_base`). With a memo (a hart
+    /// cache's), a byte in the state frame looked up last costs a compare.
+    #[inline(always)]
+    fn state<P: PhysMem>(&self, mem: &P, memo: Option<&mut StateMemo>, i: u32) -> &AtomicU8 {
+        let (page, offset) = (i as usize / PAGE_SIZE, i as usize % PAGE_SIZE);
+        let base = match memo {
+            Some(memo) if memo.page == page => memo.base,
+            Some(memo) => {
+                (memo.page, memo.base) = (page, self.page_base(mem, page));
+                memo.base
+            }
+            None => self.page_base(mem, page),
+        };
+        // SAFETY: `base` is what `frame_ptr` gave for the state frame (now or when the memo was
+        // filled: contract 2 keeps it valid), offset < PAGE_SIZE is inside it, valid for reads
+        // and writes; the byte is initialised (zeroed at init) and every bit pattern is an
+        // `AtomicU8`. The maps' frames are the allocator's for its whole life (foreign to
+        // `deallocate`, never handed out), and after `zeroed` the library accesses these bytes
+        // only atomically, through this function.
         unsafe { AtomicU8::from_ptr(base.as_ptr().add(offset)) }
     }
 
     /// Makes frame `i` managed and free (at init).
     pub fn add_free<P: PhysMem>(&self, mem: &P, i: u32) {
-        self.state(mem, i).store(FREE, Ordering::Relaxed);
+        self.state(mem, None, i).store(FREE, Ordering::Relaxed);
     }
 
     /// Whether frame `i` (below the span) belongs to the allocator.
     pub fn is_managed<P: PhysMem>(&self, mem: &P, i: u32) -> bool {
-        self.state(mem, i).load(Ordering::Relaxed) != FOREIGN
+        self.state(mem, None, i).load(Ordering::Relaxed) != FOREIGN
     }
 
     /// Whether frame `i` is free right now.
     pub fn is_free<P: PhysMem>(&self, mem: &P, i: u32) -> bool {
-        self.state(mem, i).load(Ordering::Acquire) == FREE
+        self.state(mem, None, i).load(Ordering::Acquire) == FREE
     }
 
     /// Marks allocated frame `i` free, atomically: of two racing frees, one fails.
     #[inline]
-    pub fn mark_free<P: PhysMem>(&self, mem: &P, i: u32) -> Result<(), NotAllocated> {
-        let swap = self.state(mem, i).compare_exchange(
+    pub fn mark_free<P: PhysMem>(
+        &self,
+        mem: &P,
+        memo: Option<&mut StateMemo>,
+        i: u32,
+    ) -> Result<(), NotAllocated> {
+        let swap = self.state(mem, memo, i).compare_exchange(
             ALLOCATED,
             FREE,
             Ordering::AcqRel,
@@ -116,8 +184,7 @@ impl States {
         );
         match swap {
             Ok(_) => Ok(()),
-            Err(FREE) => Err(NotAllocated::Free),
-            Err(_) => Err(NotAllocated::Foreign),
+            Err(found) => Err(NotAllocated::found(found)),
         }
     }
 
@@ -127,8 +194,8 @@ impl States {
     /// for it where a store does not (a check here cost 4 ns per cold allocation from a hart
     /// cache).
     #[inline]
-    pub fn mark_allocated<P: PhysMem>(&self, mem: &P, i: u32) {
-        let state = self.state(mem, i);
+    pub fn mark_allocated<P: PhysMem>(&self, mem: &P, memo: Option<&mut StateMemo>, i: u32) {
+        let state = self.state(mem, memo, i);
         debug_assert_eq!(
             state.load(Ordering::Relaxed),
             FREE,

@@ -149,7 +149,7 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             }
             // A pointer to the next table: the common case above the leaves, one test. A PPN of
             // the mode's width names a frame (`mode::check`).
-            table = self.frame_ptr(Frame::from_masked_number(pte.ppn::<M>()));
+            table = self.next_table_ptr(Frame::from_masked_number(pte.ppn::<M>()));
             level -= 1;
             offset_mask >>= M::INDEX_BITS;
         };
@@ -157,7 +157,10 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             return None;
         }
         let flags = pte.flags();
-        let pa = PhysAddr::new((pte.ppn::<M>() << 12) + (va & offset_mask));
+        // `|`, not `+`: a leaf's PPN is aligned to its page size (`Pte::leaf` builds no other),
+        // so the two are the same here, and with `|` the compiler sees that a PPN of at most 44
+        // bits and an offset below 1 GiB stay below 2^56: no branch for the `expect`.
+        let pa = PhysAddr::new((pte.ppn::<M>() << 12) | (va & offset_mask));
         let pa = pa.expect("a PPN and an offset form a physical address");
         let perms = Perms::from_flags(flags);
         let size = M::LEAF_SIZES[level];
@@ -307,6 +310,20 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         self.phys
             .frame_ptr(frame)
             .expect("page-table frame not backed by PhysMem")
+    }
+
+    /// The pointer to the table in `frame`, read from one of this table's pointer entries, for
+    /// `translate`'s walk: no "not backed" branch, as `frame_ptr` has. Every pointer entry
+    /// (V without R/W/X) is written by `new_table`, for a frame that `fresh_frame` zeroed
+    /// through `phys` (so `phys` backed it), and table frames come from nowhere else: the
+    /// lookup cannot fail, and its check would guard against nothing that can happen.
+    #[inline]
+    fn next_table_ptr(&self, frame: Frame) -> NonNull<u8> {
+        let ptr = self.phys.frame_ptr(frame);
+        // SAFETY: `frame` is one of this table's table frames (above): `phys` returned `Some`
+        // for it in `fresh_frame`, and by `PhysMem`'s contract (2: one frame always gives a
+        // pointer to the same memory) it does again.
+        unsafe { ptr.unwrap_unchecked() }
     }
 
     /// Entry `i` of `table`.
