@@ -24,7 +24,8 @@ use core::ptr::NonNull;
 /// 1. `frame_ptr(f)` returns `Some(p)` only when `p` is valid for reads and writes of
 ///    [`PAGE_SIZE`] bytes and aligned to [`PAGE_SIZE`];
 /// 2. distinct frames give pointers to disjoint memory, and one frame always gives a pointer to
-///    the same memory;
+///    the same memory: a frame backed once stays backed (so a caller that reached a frame
+///    once, such as a page table for its own table frames, may rely on reaching it again);
 /// 3. every byte of that memory is initialised (holds some value), so reading it as plain
 ///    bytes or integers is defined.
 ///
