@@ -140,8 +140,29 @@ impl<S: Sbrk> Heap<S> {
     /// break cannot grow. `malloc(0)` returns a unique block that must be freed like any other.
     #[inline]
     pub fn malloc(&mut self, bytes: usize) -> *mut u8 {
-        match self.chunk_for(bytes) {
+        match self.malloc_quick(bytes) {
+            Some(user) => user,
+            None => self.malloc_slow(bytes),
+        }
+    }
+
+    /// `malloc`'s fast path: a parked chunk of exactly the size `bytes` needs, if there is
+    /// one. Inlined into the callers (and into [`crate::Umalloc`]'s locked `malloc`), so a hit
+    /// is a leaf: no call, no stack frame.
+    #[inline(always)]
+    pub(crate) fn malloc_quick(&mut self, bytes: usize) -> Option<*mut u8> {
+        let c = self.quick.take(chunk_size(bytes)?)?;
+        self.live += 1;
+        self.hand_out(c);
+        Some(c.user())
+    }
+
+    /// `malloc` once `malloc_quick` missed (or `bytes` is too large for any chunk).
+    #[inline(never)]
+    pub(crate) fn malloc_slow(&mut self, bytes: usize) -> *mut u8 {
+        match chunk_size(bytes).and_then(|size| self.alloc_chunk_slow(size)) {
             Some(c) => {
+                self.live += 1;
                 self.hand_out(c);
                 c.user()
             }
@@ -167,6 +188,42 @@ impl<S: Sbrk> Heap<S> {
     /// else corrupts the heap), and must not be used afterwards.
     #[inline]
     pub unsafe fn free(&mut self, ptr: *mut u8) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            if !self.free_quick(ptr) {
+                self.free_slow(ptr);
+            }
+        }
+    }
+
+    /// `free`'s fast path: parks the block's chunk in its quick list if the list has room and
+    /// the block is not the user's last (whose free gives the heap back); returns whether it
+    /// did. Changes nothing when it returns false. Inlined like `malloc_quick`. With the
+    /// `debug` feature it always declines: the slow path checks the pointer first.
+    ///
+    /// # Safety
+    /// As for [`Heap::free`].
+    #[inline(always)]
+    pub(crate) unsafe fn free_quick(&mut self, ptr: *mut u8) -> bool {
+        if cfg!(feature = "debug") || ptr.is_null() || self.live == 1 {
+            return false;
+        }
+        let c = Chunk::from_user(ptr);
+        // SAFETY: `ptr` is a live block of this heap (caller contract), so `c` is an in-use
+        // chunk with a valid header that the user gives up.
+        let parked = unsafe { self.quick.park(c, c.head()) };
+        if parked {
+            self.live -= 1;
+        }
+        parked
+    }
+
+    /// `free` once `free_quick` declined.
+    ///
+    /// # Safety
+    /// As for [`Heap::free`].
+    #[inline(never)]
+    pub(crate) unsafe fn free_slow(&mut self, ptr: *mut u8) {
         if ptr.is_null() {
             return;
         }
@@ -177,7 +234,7 @@ impl<S: Sbrk> Heap<S> {
         // SAFETY: `c` is a live in-use chunk of this heap (caller contract, or checked above).
         unsafe {
             self.junk_freed(c);
-            if !self.quick.park(c) {
+            if !self.quick.park(c, c.head()) {
                 self.retire(c);
             }
         }
@@ -214,7 +271,7 @@ impl<S: Sbrk> Heap<S> {
             .addr()
             .checked_add(size + WORD)
             .is_some_and(|end| end <= self.end.addr());
-        if !fits_in_wilderness && self.parked() != 0 {
+        if !fits_in_wilderness && self.any_parked() {
             // Before growing the break, release the parked chunks: one may fit, or merge into
             // something that does.
             self.flush_parked();
@@ -342,8 +399,21 @@ impl<S: Sbrk> Heap<S> {
     /// [`Heap::check`] and the break reflect every `free` so far. The heap does this by itself
     /// before growing the break and when the last block is freed.
     pub fn flush_parked(&mut self) {
-        while let Some(c) = self.quick.pop_any().or_else(|| self.recent.pop_any()) {
-            // SAFETY: a parked chunk is an in-use chunk nobody holds.
+        for size in (0..QUICK_LIMIT).step_by(MIN_ALIGN) {
+            let mut c = self.quick.take_list(size);
+            while !c.is_null() {
+                // SAFETY: a parked chunk is an in-use chunk nobody holds (`release` ignores its
+                // QUICK flag), linked to the rest of its list through `next`, which is read
+                // before `release` rewrites it.
+                unsafe {
+                    let next = c.next();
+                    self.release(c);
+                    c = next;
+                }
+            }
+        }
+        while let Some(c) = self.recent.pop_any() {
+            // SAFETY: as above.
             unsafe { self.release(c) };
         }
     }
@@ -351,6 +421,11 @@ impl<S: Sbrk> Heap<S> {
     /// Chunks freed by the user but not yet back in the free lists.
     pub(crate) fn parked(&self) -> usize {
         self.quick.parked() + self.recent.parked()
+    }
+
+    /// Whether any chunk is parked (cheaper than counting them).
+    fn any_parked(&self) -> bool {
+        self.recent.parked() != 0 || !self.quick.is_empty()
     }
 
     /// The user freed their last block: melt the quick lists so the heap collapses into the
