@@ -158,6 +158,9 @@ impl<S: Sbrk> Heap<S> {
     }
 
     /// `malloc` once `malloc_quick` missed (or `bytes` is too large for any chunk).
+    ///
+    /// (Inlining this into `Umalloc::malloc_locked` would save a call per miss, but rustc
+    /// 1.95's LLVM crashes compiling that for riscv64.)
     #[inline(never)]
     pub(crate) fn malloc_slow(&mut self, bytes: usize) -> *mut u8 {
         match chunk_size(bytes).and_then(|size| self.alloc_chunk_slow(size)) {
@@ -252,18 +255,34 @@ impl<S: Sbrk> Heap<S> {
         self.alloc_chunk_slow(size)
     }
 
-    /// `alloc_chunk` once the quick list for `size` came up empty.
-    #[inline(never)]
+    /// `alloc_chunk` once the quick list for `size` came up empty. A small request that a
+    /// free list serves (the common miss) stays in the caller; the rest is out of line.
+    #[inline(always)]
     fn alloc_chunk_slow(&mut self, size: usize) -> Option<Chunk> {
-        if size >= QUICK_LIMIT
-            && let Some(c) = self.recent.take(size)
+        if size < QUICK_LIMIT
+            && let Some(c) = self.bins.take(size)
         {
-            return Some(c);
-        }
-        if let Some(c) = self.bins.take(size) {
             // SAFETY: `c` was just taken from a list, so it is a free chunk of >= `size` bytes.
             unsafe { self.use_free_chunk(c, size) };
             return Some(c);
+        }
+        self.alloc_chunk_rare(size)
+    }
+
+    /// `alloc_chunk_slow` for a large request, or one no free list can serve: a recently
+    /// freed large chunk, the free lists, then the wilderness (the parked chunks released
+    /// first if it is short).
+    #[inline(never)]
+    fn alloc_chunk_rare(&mut self, size: usize) -> Option<Chunk> {
+        if size >= QUICK_LIMIT {
+            if let Some(c) = self.recent.take(size) {
+                return Some(c);
+            }
+            if let Some(c) = self.bins.take(size) {
+                // SAFETY: as above.
+                unsafe { self.use_free_chunk(c, size) };
+                return Some(c);
+            }
         }
         let fits_in_wilderness = self
             .top
@@ -366,20 +385,7 @@ impl<S: Sbrk> Heap<S> {
                 size += prev_size;
             }
             if next == self.top {
-                // A block that came back to the top may well be asked for again: keep room for
-                // it when the break comes down.
-                if own <= self.config.keep_limit {
-                    self.keep = self.keep.max(own);
-                }
-                self.junk_header(c);
-                self.top = c;
-                // A large chunk parked just below melts too: parked, it would hold the
-                // wilderness (and the give-back) down.
-                if let Some(below) = self.recent.unpark_ending_at(c) {
-                    return self.release(below);
-                }
-                self.trim(crate::grow::Trim::OverThreshold);
-                return;
+                return self.melt_into_top(c, own);
             }
             let next_head = next.head();
             if next_head & INUSE == 0 {
@@ -393,6 +399,32 @@ impl<S: Sbrk> Heap<S> {
             c.set_free(size, PREV_INUSE);
             self.bins.insert(c, size);
         }
+    }
+
+    /// The end of `release` when the chunk (merged with a free one below, now `c`) borders the
+    /// wilderness: it becomes the wilderness, and the top may go back to the kernel. `own` is
+    /// the size of the chunk that was freed. Out of line, so `release`'s common case (a chunk
+    /// between chunks) stays short.
+    ///
+    /// # Safety
+    /// `c` must be a chunk of this heap that ends at `top` and is in no list, nobody's.
+    #[inline(never)]
+    unsafe fn melt_into_top(&mut self, c: Chunk, own: usize) {
+        // A block that came back to the top may well be asked for again: keep room for it
+        // when the break comes down.
+        if own <= self.config.keep_limit {
+            self.keep = self.keep.max(own);
+        }
+        // SAFETY: `c` is a header position inside the heap (caller contract).
+        unsafe { self.junk_header(c) };
+        self.top = c;
+        // A large chunk parked just below melts too: parked, it would hold the wilderness
+        // (and the give-back) down.
+        if let Some(below) = self.recent.unpark_ending_at(c) {
+            // SAFETY: a parked chunk is an in-use chunk nobody holds.
+            return unsafe { self.release(below) };
+        }
+        self.trim(crate::grow::Trim::OverThreshold);
     }
 
     /// Moves every chunk parked in the quick lists back to the free lists, so
