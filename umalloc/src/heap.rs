@@ -13,7 +13,7 @@ use core::ptr;
 
 use crate::bins::Bins;
 use crate::chunk::{Chunk, FLAGS, INUSE, MIN_ALIGN, PREV_INUSE, WORD, chunk_size};
-use crate::quick::{QUICK_LIMIT, Quick};
+use crate::quick::{KEEP_PER_CLASS, QUICK_LIMIT, Quick};
 use crate::recent::Recent;
 use crate::sbrk::Sbrk;
 
@@ -292,7 +292,14 @@ impl<S: Sbrk> Heap<S> {
             .is_some_and(|end| end <= self.end.addr());
         if !fits_in_wilderness && self.any_parked() {
             // Before growing the break, release the parked chunks: one may fit, or merge into
-            // something that does.
+            // something that does. First all but a few of each size (so the next requests
+            // still find some parked), then, if none fits, all of them.
+            self.flush_quick(KEEP_PER_CLASS);
+            if let Some(c) = self.bins.take(size) {
+                // SAFETY: as above.
+                unsafe { self.use_free_chunk(c, size) };
+                return Some(c);
+            }
             self.flush_parked();
             if let Some(c) = self.bins.take(size) {
                 // SAFETY: as above.
@@ -431,22 +438,21 @@ impl<S: Sbrk> Heap<S> {
     /// [`Heap::check`] and the break reflect every `free` so far. The heap does this by itself
     /// before growing the break and when the last block is freed.
     pub fn flush_parked(&mut self) {
-        for size in (0..QUICK_LIMIT).step_by(MIN_ALIGN) {
-            let mut c = self.quick.take_list(size);
-            while !c.is_null() {
-                // SAFETY: a parked chunk is an in-use chunk nobody holds (`release` ignores its
-                // QUICK flag), linked to the rest of its list through `next`, which is read
-                // before `release` rewrites it.
-                unsafe {
-                    let next = c.next();
-                    self.release(c);
-                    c = next;
-                }
-            }
-        }
+        self.flush_quick(0);
         while let Some(c) = self.recent.pop_any() {
-            // SAFETY: as above.
+            // SAFETY: a parked chunk is an in-use chunk nobody holds.
             unsafe { self.release(c) };
+        }
+    }
+
+    /// Releases the newest chunks of every quick list until each holds at most `keep`.
+    fn flush_quick(&mut self, keep: usize) {
+        for size in (0..QUICK_LIMIT).step_by(MIN_ALIGN) {
+            while let Some(c) = self.quick.pop_over(size, keep) {
+                // SAFETY: a parked chunk is an in-use chunk nobody holds (`release` ignores
+                // its QUICK flag).
+                unsafe { self.release(c) };
+            }
         }
     }
 

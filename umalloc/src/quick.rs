@@ -18,6 +18,11 @@ pub(crate) const QUICK_LIMIT: usize = 1024;
 const CLASSES: usize = QUICK_LIMIT / MIN_ALIGN;
 /// Chunks parked per size at most.
 const PER_CLASS: usize = 16;
+/// Chunks per size that stay parked when the heap first releases parked chunks to avoid
+/// growing the break (see `Heap::alloc_chunk_rare`): emptying every list would make the next
+/// requests of every size miss. 2, 4 and 8 were measured (`cargo xtask bench qemu`, workload
+/// d): 4 did best.
+pub(crate) const KEEP_PER_CLASS: usize = 4;
 
 /// One quick list: two words, so that on 64-bit targets the slot for chunk size `s` sits `s`
 /// bytes into the array.
@@ -99,13 +104,19 @@ impl Quick {
         true
     }
 
-    /// Unparks every chunk of the list for chunk size `size` (they stay marked parked), for
-    /// the caller to release: the first one, linked to the rest through `next`.
+    /// Unparks the newest chunk of the list for chunk size `size` if the list holds more than
+    /// `keep`; it stays marked parked, for the caller to release.
     #[inline(always)]
-    pub(crate) fn take_list(&mut self, size: usize) -> Chunk {
+    pub(crate) fn pop_over(&mut self, size: usize, keep: usize) -> Option<Chunk> {
         let class = self.class(size);
-        class.len = 0;
-        core::mem::replace(&mut class.head, Chunk::NULL)
+        if class.len <= keep {
+            return None;
+        }
+        let c = class.head;
+        // SAFETY: the list is not empty, so `c` is a parked chunk with a valid `next`.
+        class.head = unsafe { c.next() };
+        class.len -= 1;
+        Some(c)
     }
 
     /// Whether `c` is parked in the list for `size` (walks that list).
