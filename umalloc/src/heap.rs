@@ -252,6 +252,13 @@ impl<S: Sbrk> Heap<S> {
         if let Some(c) = self.quick.take(size) {
             return Some(c);
         }
+        self.alloc_chunk_miss(size)
+    }
+
+    /// `alloc_chunk_slow` out of line, for `alloc_chunk`'s callers (`calloc`, `memalign`,
+    /// `realloc`): only `malloc_slow` inlines it.
+    #[inline(never)]
+    fn alloc_chunk_miss(&mut self, size: usize) -> Option<Chunk> {
         self.alloc_chunk_slow(size)
     }
 
