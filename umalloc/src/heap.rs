@@ -13,7 +13,7 @@ use core::ptr;
 
 use crate::bins::Bins;
 use crate::chunk::{Chunk, FLAGS, INUSE, MIN_ALIGN, PREV_INUSE, WORD, chunk_size};
-use crate::quick::{QUICK_LIMIT, Quick};
+use crate::quick::{KEEP_PER_CLASS, QUICK_LIMIT, Quick};
 use crate::recent::Recent;
 use crate::sbrk::Sbrk;
 
@@ -140,8 +140,32 @@ impl<S: Sbrk> Heap<S> {
     /// break cannot grow. `malloc(0)` returns a unique block that must be freed like any other.
     #[inline]
     pub fn malloc(&mut self, bytes: usize) -> *mut u8 {
-        match self.chunk_for(bytes) {
+        match self.malloc_quick(bytes) {
+            Some(user) => user,
+            None => self.malloc_slow(bytes),
+        }
+    }
+
+    /// `malloc`'s fast path: a parked chunk of exactly the size `bytes` needs, if there is
+    /// one. Inlined into the callers (and into [`crate::Umalloc`]'s locked `malloc`), so a hit
+    /// is a leaf: no call, no stack frame.
+    #[inline(always)]
+    pub(crate) fn malloc_quick(&mut self, bytes: usize) -> Option<*mut u8> {
+        let c = self.quick.take(chunk_size(bytes)?)?;
+        self.live += 1;
+        self.hand_out(c);
+        Some(c.user())
+    }
+
+    /// `malloc` once `malloc_quick` missed (or `bytes` is too large for any chunk).
+    ///
+    /// (Inlining this into `Umalloc::malloc_locked` would save a call per miss, but rustc
+    /// 1.95's LLVM crashes compiling that for riscv64.)
+    #[inline(never)]
+    pub(crate) fn malloc_slow(&mut self, bytes: usize) -> *mut u8 {
+        match chunk_size(bytes).and_then(|size| self.alloc_chunk_slow(size)) {
             Some(c) => {
+                self.live += 1;
                 self.hand_out(c);
                 c.user()
             }
@@ -167,6 +191,42 @@ impl<S: Sbrk> Heap<S> {
     /// else corrupts the heap), and must not be used afterwards.
     #[inline]
     pub unsafe fn free(&mut self, ptr: *mut u8) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            if !self.free_quick(ptr) {
+                self.free_slow(ptr);
+            }
+        }
+    }
+
+    /// `free`'s fast path: parks the block's chunk in its quick list if the list has room and
+    /// the block is not the user's last (whose free gives the heap back); returns whether it
+    /// did. Changes nothing when it returns false. Inlined like `malloc_quick`. With the
+    /// `debug` feature it always declines: the slow path checks the pointer first.
+    ///
+    /// # Safety
+    /// As for [`Heap::free`].
+    #[inline(always)]
+    pub(crate) unsafe fn free_quick(&mut self, ptr: *mut u8) -> bool {
+        if cfg!(feature = "debug") || ptr.is_null() || self.live == 1 {
+            return false;
+        }
+        let c = Chunk::from_user(ptr);
+        // SAFETY: `ptr` is a live block of this heap (caller contract), so `c` is an in-use
+        // chunk with a valid header that the user gives up.
+        let parked = unsafe { self.quick.park(c, c.head()) };
+        if parked {
+            self.live -= 1;
+        }
+        parked
+    }
+
+    /// `free` once `free_quick` declined.
+    ///
+    /// # Safety
+    /// As for [`Heap::free`].
+    #[inline(never)]
+    pub(crate) unsafe fn free_slow(&mut self, ptr: *mut u8) {
         if ptr.is_null() {
             return;
         }
@@ -177,7 +237,7 @@ impl<S: Sbrk> Heap<S> {
         // SAFETY: `c` is a live in-use chunk of this heap (caller contract, or checked above).
         unsafe {
             self.junk_freed(c);
-            if !self.quick.park(c) {
+            if !self.quick.park(c, c.head()) {
                 self.retire(c);
             }
         }
@@ -192,21 +252,44 @@ impl<S: Sbrk> Heap<S> {
         if let Some(c) = self.quick.take(size) {
             return Some(c);
         }
+        self.alloc_chunk_miss(size)
+    }
+
+    /// `alloc_chunk_slow` out of line, for `alloc_chunk`'s callers (`calloc`, `memalign`,
+    /// `realloc`): only `malloc_slow` inlines it.
+    #[inline(never)]
+    fn alloc_chunk_miss(&mut self, size: usize) -> Option<Chunk> {
         self.alloc_chunk_slow(size)
     }
 
-    /// `alloc_chunk` once the quick list for `size` came up empty.
-    #[inline(never)]
+    /// `alloc_chunk` once the quick list for `size` came up empty. A small request that a
+    /// free list serves (the common miss) stays in the caller; the rest is out of line.
+    #[inline(always)]
     fn alloc_chunk_slow(&mut self, size: usize) -> Option<Chunk> {
-        if size >= QUICK_LIMIT
-            && let Some(c) = self.recent.take(size)
+        if size < QUICK_LIMIT
+            && let Some(c) = self.bins.take(size)
         {
-            return Some(c);
-        }
-        if let Some(c) = self.bins.take(size) {
             // SAFETY: `c` was just taken from a list, so it is a free chunk of >= `size` bytes.
             unsafe { self.use_free_chunk(c, size) };
             return Some(c);
+        }
+        self.alloc_chunk_rare(size)
+    }
+
+    /// `alloc_chunk_slow` for a large request, or one no free list can serve: a recently
+    /// freed large chunk, the free lists, then the wilderness (the parked chunks released
+    /// first if it is short).
+    #[inline(never)]
+    fn alloc_chunk_rare(&mut self, size: usize) -> Option<Chunk> {
+        if size >= QUICK_LIMIT {
+            if let Some(c) = self.recent.take(size) {
+                return Some(c);
+            }
+            if let Some(c) = self.bins.take(size) {
+                // SAFETY: as above.
+                unsafe { self.use_free_chunk(c, size) };
+                return Some(c);
+            }
         }
         let fits_in_wilderness = self
             .top
@@ -214,9 +297,16 @@ impl<S: Sbrk> Heap<S> {
             .addr()
             .checked_add(size + WORD)
             .is_some_and(|end| end <= self.end.addr());
-        if !fits_in_wilderness && self.parked() != 0 {
+        if !fits_in_wilderness && self.any_parked() {
             // Before growing the break, release the parked chunks: one may fit, or merge into
-            // something that does.
+            // something that does. First all but a few of each size (so the next requests
+            // still find some parked), then, if none fits, all of them.
+            self.flush_quick(KEEP_PER_CLASS);
+            if let Some(c) = self.bins.take(size) {
+                // SAFETY: as above.
+                unsafe { self.use_free_chunk(c, size) };
+                return Some(c);
+            }
             self.flush_parked();
             if let Some(c) = self.bins.take(size) {
                 // SAFETY: as above.
@@ -309,20 +399,7 @@ impl<S: Sbrk> Heap<S> {
                 size += prev_size;
             }
             if next == self.top {
-                // A block that came back to the top may well be asked for again: keep room for
-                // it when the break comes down.
-                if own <= self.config.keep_limit {
-                    self.keep = self.keep.max(own);
-                }
-                self.junk_header(c);
-                self.top = c;
-                // A large chunk parked just below melts too: parked, it would hold the
-                // wilderness (and the give-back) down.
-                if let Some(below) = self.recent.unpark_ending_at(c) {
-                    return self.release(below);
-                }
-                self.trim(crate::grow::Trim::OverThreshold);
-                return;
+                return self.melt_into_top(c, own);
             }
             let next_head = next.head();
             if next_head & INUSE == 0 {
@@ -338,19 +415,62 @@ impl<S: Sbrk> Heap<S> {
         }
     }
 
+    /// The end of `release` when the chunk (merged with a free one below, now `c`) borders the
+    /// wilderness: it becomes the wilderness, and the top may go back to the kernel. `own` is
+    /// the size of the chunk that was freed. Out of line, so `release`'s common case (a chunk
+    /// between chunks) stays short.
+    ///
+    /// # Safety
+    /// `c` must be a chunk of this heap that ends at `top` and is in no list, nobody's.
+    #[inline(never)]
+    unsafe fn melt_into_top(&mut self, c: Chunk, own: usize) {
+        // A block that came back to the top may well be asked for again: keep room for it
+        // when the break comes down.
+        if own <= self.config.keep_limit {
+            self.keep = self.keep.max(own);
+        }
+        // SAFETY: `c` is a header position inside the heap (caller contract).
+        unsafe { self.junk_header(c) };
+        self.top = c;
+        // A large chunk parked just below melts too: parked, it would hold the wilderness
+        // (and the give-back) down.
+        if let Some(below) = self.recent.unpark_ending_at(c) {
+            // SAFETY: a parked chunk is an in-use chunk nobody holds.
+            return unsafe { self.release(below) };
+        }
+        self.trim(crate::grow::Trim::OverThreshold);
+    }
+
     /// Moves every chunk parked in the quick lists back to the free lists, so
     /// [`Heap::check`] and the break reflect every `free` so far. The heap does this by itself
     /// before growing the break and when the last block is freed.
     pub fn flush_parked(&mut self) {
-        while let Some(c) = self.quick.pop_any().or_else(|| self.recent.pop_any()) {
+        self.flush_quick(0);
+        while let Some(c) = self.recent.pop_any() {
             // SAFETY: a parked chunk is an in-use chunk nobody holds.
             unsafe { self.release(c) };
+        }
+    }
+
+    /// Releases the newest chunks of every quick list until each holds at most `keep`.
+    fn flush_quick(&mut self, keep: usize) {
+        for size in (0..QUICK_LIMIT).step_by(MIN_ALIGN) {
+            while let Some(c) = self.quick.pop_over(size, keep) {
+                // SAFETY: a parked chunk is an in-use chunk nobody holds (`release` ignores
+                // its QUICK flag).
+                unsafe { self.release(c) };
+            }
         }
     }
 
     /// Chunks freed by the user but not yet back in the free lists.
     pub(crate) fn parked(&self) -> usize {
         self.quick.parked() + self.recent.parked()
+    }
+
+    /// Whether any chunk is parked (cheaper than counting them).
+    fn any_parked(&self) -> bool {
+        self.recent.parked() != 0 || !self.quick.is_empty()
     }
 
     /// The user freed their last block: melt the quick lists so the heap collapses into the

@@ -11,6 +11,7 @@ use core::hint::spin_loop;
 
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 
+use crate::chunk::MIN_ALIGN;
 use crate::heap::{Config, Heap};
 use crate::sbrk::Sbrk;
 
@@ -134,8 +135,31 @@ impl<S: Sbrk> Umalloc<S> {
     }
 
     /// [`Heap::malloc`].
+    ///
+    /// The uncontended hit of a quick list is a leaf (no call, no stack frame); everything
+    /// else is a tail call to an out-of-line function that finishes the job and unlocks.
+    #[inline]
     pub fn malloc(&self, bytes: usize) -> *mut u8 {
-        self.lock().malloc(bytes)
+        match self.heap.try_lock() {
+            Some(mut heap) => match heap.malloc_quick(bytes) {
+                Some(user) => user,
+                None => Self::malloc_locked(heap, bytes),
+            },
+            None => self.malloc_contended(bytes),
+        }
+    }
+
+    /// `malloc` after the quick lists missed, with the lock held (and released on return).
+    #[inline(never)]
+    fn malloc_locked(mut heap: SpinMutexGuard<'_, Heap<S>>, bytes: usize) -> *mut u8 {
+        heap.malloc_slow(bytes)
+    }
+
+    /// `malloc` once the lock was found taken.
+    #[cold]
+    #[inline(never)]
+    fn malloc_contended(&self, bytes: usize) -> *mut u8 {
+        self.lock_contended().malloc(bytes)
     }
 
     /// [`Heap::calloc`].
@@ -152,9 +176,41 @@ impl<S: Sbrk> Umalloc<S> {
     ///
     /// # Safety
     /// As for [`Heap::free`].
+    ///
+    /// Like `malloc`, parking a block in a quick list uncontended is a leaf.
+    #[inline]
     pub unsafe fn free(&self, ptr: *mut u8) {
+        match self.heap.try_lock() {
+            // SAFETY: forwarded to the caller.
+            Some(mut heap) => unsafe {
+                if !heap.free_quick(ptr) {
+                    Self::free_locked(heap, ptr);
+                }
+            },
+            // SAFETY: forwarded to the caller.
+            None => unsafe { self.free_contended(ptr) },
+        }
+    }
+
+    /// `free` after the quick path declined, with the lock held (and released on return).
+    ///
+    /// # Safety
+    /// As for [`Heap::free`].
+    #[inline(never)]
+    unsafe fn free_locked(mut heap: SpinMutexGuard<'_, Heap<S>>, ptr: *mut u8) {
         // SAFETY: forwarded to the caller.
-        unsafe { self.lock().free(ptr) }
+        unsafe { heap.free_slow(ptr) }
+    }
+
+    /// `free` once the lock was found taken.
+    ///
+    /// # Safety
+    /// As for [`Heap::free`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn free_contended(&self, ptr: *mut u8) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.lock_contended().free(ptr) }
     }
 
     /// [`Heap::realloc`].
@@ -181,13 +237,17 @@ impl<S: Sbrk> Umalloc<S> {
 unsafe impl<S: Sbrk + Send> GlobalAlloc for Umalloc<S> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() <= MIN_ALIGN {
+            // Every block is aligned this much: `memalign` would do just what `malloc` does.
+            return self.malloc(layout.size());
+        }
         self.lock().memalign(layout.align(), layout.size())
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
         // SAFETY: `GlobalAlloc` callers pass a block this allocator returned.
-        unsafe { self.lock().free(ptr) }
+        unsafe { self.free(ptr) }
     }
 
     #[inline]
