@@ -54,14 +54,14 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             return Ok(());
         }
         let mut table = self.root();
-        for level in (0..M::LEVELS).rev() {
+        // Down to level 1 only: a leaf table (level 0) holds 4 KiB leaves, which every
+        // page-aligned `va` already bounds, so the walk stops at the pointer to it.
+        for level in (1..M::LEVELS).rev() {
             let i = index::<M>(va, level);
             let pte = self.read(table, i);
             match pte.kind::<M>() {
                 PteKind::Table(next) => table = next,
-                PteKind::Leaf(pa, perms)
-                    if level > 0 && va & (M::LEAF_SIZES[level].bytes() - 1) != 0 =>
-                {
+                PteKind::Leaf(pa, perms) if va & (M::LEAF_SIZES[level].bytes() - 1) != 0 => {
                     // Owned leaves are 4 KiB: a superpage's frames are someone else's.
                     debug_assert!(!pte.is_owned());
                     let (made, pointer) = self.new_table(frames)?;
