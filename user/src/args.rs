@@ -65,3 +65,24 @@ pub fn usage(synopsis: &str) -> i32 {
     crate::eprintln!("usage: {synopsis}");
     2
 }
+
+/// `n` in decimal, written at the end of `buf` without allocating (for a program that passes
+/// a number as an argument while its heap may be full, or inside a measured window).
+///
+/// ```ignore
+/// let mut buf = [0u8; 20];
+/// assert_eq!(user::decimal(4096, &mut buf), "4096");
+/// ```
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    // 20 digits hold u64::MAX.
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    core::str::from_utf8(&buf[at..]).expect("ASCII digits")
+}

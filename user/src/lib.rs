@@ -32,7 +32,7 @@ mod start;
 pub mod sys;
 pub mod table;
 
-pub use args::{Args, number, usage};
+pub use args::{Args, decimal, number, usage};
 pub use heap::HEAP;
 pub use print::{Stdout, write_all};
 pub use start::start_instret;

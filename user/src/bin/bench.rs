@@ -234,8 +234,8 @@ fn exec(args: &user::Args) -> i32 {
     for rep in 1..=reps {
         match sys::fork() {
             Ok(0) => {
-                let mut start = [0u8; 24];
-                let start = format(&mut start, sys::instret());
+                let mut start = [0u8; 20];
+                let start = user::decimal(sys::instret(), &mut start);
                 let rep = [b'0' + rep as u8];
                 let rep = core::str::from_utf8(&rep).unwrap_or("?");
                 let e = sys::exec("bench", &["bench", "exec-end", start, rep]);
@@ -258,18 +258,4 @@ fn exec_end(args: &user::Args) -> i32 {
     let n = (now as usize).wrapping_sub(start as usize);
     println!("bench exec {rep} {n} 1");
     0
-}
-
-/// `n` in decimal, in `buf`.
-fn format(buf: &mut [u8; 24], mut n: u64) -> &str {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    core::str::from_utf8(&buf[at..]).unwrap_or("0")
 }

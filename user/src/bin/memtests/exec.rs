@@ -206,8 +206,8 @@ pub fn releases_old_image(_map: &Map) -> Outcome {
         let mut grown = BreakBytes::grow(bytes).map_err(|_| Failed)?;
         grown.bytes_mut().fill(0x99);
         let free = util::free_frames();
-        let mut digits = [0u8; 24];
-        let text = decimal(free, &mut digits);
+        let mut digits = [0u8; 20];
+        let text = user::decimal(free, &mut digits);
         let e = sys::exec(SELF, &[SELF, "--after-exec", text]);
         ensure!(false, "exec: {e}");
         Ok(())
@@ -219,20 +219,6 @@ pub fn releases_old_image(_map: &Map) -> Outcome {
         "status of `memtests --after-exec`"
     );
     Ok(())
-}
-
-/// `n` in decimal, in `buf`.
-fn decimal(mut n: u64, buf: &mut [u8; 24]) -> &str {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    core::str::from_utf8(&buf[at..]).unwrap_or("0")
 }
 
 /// `memtests --after-exec FREE`: whether the exec that started this image gave back the

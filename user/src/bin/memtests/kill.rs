@@ -32,15 +32,19 @@ pub fn spinning(_map: &Map) -> Outcome {
 }
 
 pub fn sleeping_reader(_map: &Map) -> Outcome {
-    let before = system_frames();
-    let child = util::spawn(|| {
+    killed_while_blocked(|| {
         let mut line = [0u8; 16];
         let got = sys::read(abi::fd::STDIN, &mut line);
         user::println!("  read returned {got:?} to a process that was killed");
         Ok(())
     })
-    .map_err(|_| Failed)?;
-    // Most likely it sleeps in `read` by now; killed earlier, it ends all the same.
+}
+
+/// Starts a child that blocks in `block`, lets it get there (most likely; killed earlier, it
+/// ends all the same), kills and reaps it, and expects every frame back.
+fn killed_while_blocked(block: impl FnOnce() -> Outcome) -> Outcome {
+    let before = system_frames();
+    let child = util::spawn(block).map_err(|_| Failed)?;
     for _ in 0..8 {
         sys::yield_now();
     }
@@ -98,17 +102,9 @@ pub fn racing_reader(_map: &Map) -> Outcome {
 }
 
 pub fn sleeping_in_sleep(_map: &Map) -> Outcome {
-    let before = system_frames();
-    let child = util::spawn(|| {
+    killed_while_blocked(|| {
         let got = sys::sleep(60_000);
         user::println!("  sleep returned {got:?} to a process that was killed");
         Ok(())
     })
-    .map_err(|_| Failed)?;
-    for _ in 0..8 {
-        sys::yield_now();
-    }
-    kill_and_reap(child)?;
-    expect_eq!(system_frames(), before, "frames after the kill");
-    Ok(())
 }
