@@ -10,10 +10,12 @@
 //! check), rvmm's `PhysMem` `Linear` (the same offset plus the bounds check `PhysMem`'s contract
 //! asks for). A second set of rvmm rows uses testkit's `&Arena` as `PhysMem`, whose lookup (also
 //! inlined) checks both ends of the range with overflow-checked arithmetic, to show what a
-//! costlier `PhysMem` does. On the host
-//! page_table_multiarch builds only its generic `PageTable64`, so the Sv39 metadata and entry
-//! below follow its own RISC-V `Rv64PTE` bit for bit; leaves of both libraries carry the same
-//! bits (V, R, W, A, D).
+//! costlier `PhysMem` does. Each library gets the addresses to translate in its own address
+//! type, made before the timing: page_table_multiarch's `from_usize` checks nothing, rvmm's
+//! `VirtAddr::new` checks once that the address is below 2^38, and the walk relies on that.
+//! On the host page_table_multiarch builds only its generic `PageTable64`, so the Sv39 metadata
+//! and entry below follow its own RISC-V `Rv64PTE` bit for bit; leaves of both libraries carry
+//! the same bits (V, R, W, A, D).
 //!
 //! Every round starts from a fresh table. Within one round the cases form a chain: "map" creates
 //! a table and maps 65,536 pages into it, the translate cases read that table, and "unmap"
@@ -54,7 +56,9 @@ const TARGET_PA: u64 = 0x1_0000_0000;
 static ARENA: OnceLock<&'static Arena> = OnceLock::new();
 /// Free table frames of the arena (a LIFO stack).
 static POOL: Mutex<Vec<Frame>> = Mutex::new(Vec::new());
-/// The host address of the arena's first byte, for page_table_multiarch's `phys_to_virt`.
+/// The host address physical address 0 would have if the arena's mapping extended down to it
+/// (the arena's first byte minus `ARENA_BASE`): a linear map's one constant, as a kernel keeps
+/// it, for page_table_multiarch's `phys_to_virt`. Never dereferenced itself.
 static ARENA_PTR: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 
 fn arena() -> &'static Arena {
@@ -69,7 +73,10 @@ fn arena() -> &'static Arena {
                 .expect("arena frame");
         }
         let start = arena.ptr(arena.base(), PAGE_SIZE).expect("arena start");
-        ARENA_PTR.store(start.as_ptr(), Ordering::Relaxed);
+        ARENA_PTR.store(
+            start.as_ptr().wrapping_sub(ARENA_BASE as usize),
+            Ordering::Relaxed,
+        );
         let first = Frame::containing(arena.base());
         let mut pool = POOL.lock().expect("pool lock");
         pool.extend(
@@ -108,12 +115,13 @@ unsafe impl FrameSource for PoolFrames {
     }
 }
 
-/// rvmm's view of the arena: the same constant offset as page_table_multiarch's
-/// `phys_to_virt`, plus the one bounds check `PhysMem` asks for. (`Arena`'s own `PhysMem`
+/// rvmm's view of the arena: the same constant as page_table_multiarch's `phys_to_virt` (one
+/// add), plus the one bounds check `PhysMem` asks for. (`Arena`'s own `PhysMem`
 /// checks more: both ends of a byte range, with overflow checks; its rows show that cost.)
 #[derive(Clone, Copy)]
 struct Linear {
-    base: NonNull<u8>,
+    /// Where physical address 0 would be (`ARENA_PTR`).
+    zero: *mut u8,
 }
 
 // SAFETY: a pointer into the leaked, never freed arena; `&Linear` only hands out pointers.
@@ -121,9 +129,10 @@ unsafe impl Sync for Linear {}
 
 impl Linear {
     fn new() -> Self {
-        let arena = arena();
-        let base = arena.ptr(arena.base(), PAGE_SIZE).expect("arena start");
-        Linear { base }
+        arena();
+        Linear {
+            zero: ARENA_PTR.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -135,10 +144,11 @@ unsafe impl PhysMem for Linear {
     #[inline]
     fn frame_ptr(&self, frame: Frame) -> Option<NonNull<u8>> {
         let offset = frame.start().as_u64().wrapping_sub(ARENA_BASE);
-        // SAFETY: offset < the arena's size and a multiple of PAGE_SIZE, so the frame lies
-        // inside the arena's allocation.
-        (offset < (ARENA_FRAMES * PAGE_SIZE) as u64)
-            .then(|| unsafe { self.base.add(offset as usize) })
+        // SAFETY: offset < the arena's size and a multiple of PAGE_SIZE, so `zero` plus the
+        // frame's address lies inside the arena's allocation, which is not at address 0.
+        (offset < (ARENA_FRAMES * PAGE_SIZE) as u64).then(|| unsafe {
+            NonNull::new_unchecked(self.zero.wrapping_add(frame.start().as_u64() as usize))
+        })
     }
 }
 
@@ -161,8 +171,11 @@ impl PagingHandler for PoolHandler {
 
     fn phys_to_virt(paddr: MaPhys) -> MaVirt {
         // A kernel's linear map: one constant offset into the arena.
-        let base = ARENA_PTR.load(Ordering::Relaxed);
-        MaVirt::from_mut_ptr_of(base.wrapping_add(paddr.as_usize() - ARENA_BASE as usize))
+        MaVirt::from_mut_ptr_of(
+            ARENA_PTR
+                .load(Ordering::Relaxed)
+                .wrapping_add(paddr.as_usize()),
+        )
     }
 }
 
@@ -338,15 +351,10 @@ fn rvmm_map_in<M: Mode, P: PhysMem>(
     table
 }
 
-fn rvmm_translate<M: Mode, P: PhysMem>(
-    table: &PageTable<M, P>,
-    vas: impl Iterator<Item = usize>,
-) -> u64 {
+fn rvmm_translate<M: Mode, P: PhysMem>(table: &PageTable<M, P>, vas: &[VirtAddr]) -> u64 {
     let mut sum = 0u64;
-    for va in vas {
-        let t = table
-            .translate(VirtAddr::new(va).expect("va"))
-            .expect("mapped");
+    for &va in vas {
+        let t = table.translate(va).expect("mapped");
         sum = sum.wrapping_add(t.pa.as_u64());
     }
     sum
@@ -366,6 +374,13 @@ fn addresses(va: usize, pages: usize) -> (Vec<usize>, Vec<usize>) {
     let mut shuffled = seq.clone();
     Rng::new(0x5EED).shuffle(&mut shuffled);
     (seq, shuffled)
+}
+
+/// The same addresses as rvmm's `VirtAddr`, made before the timing as page_table_multiarch's
+/// are (its `from_usize` checks nothing; `VirtAddr::new` checks the address once, and the walk
+/// then relies on it).
+fn typed(vas: &[usize]) -> Vec<VirtAddr> {
+    vas.iter().map(|&v| VirtAddr::new(v).expect("va")).collect()
 }
 
 /// Checks, outside any timing, that both libraries build equivalent tables and give every frame
@@ -401,6 +416,7 @@ fn check_equivalent(va: usize) {
 /// Sv39, 65,536 pages: map, translate (sequential, random), unmap; multiarch then rvmm.
 fn sv39_pages(va: usize) -> Vec<Measured> {
     let (seq, shuffled) = addresses(va, PAGES);
+    let (seq_va, shuffled_va) = (typed(&seq), typed(&shuffled));
     let multi: RefCell<Option<Multi>> = RefCell::new(None);
     let ours: RefCell<Option<Rvmm<Sv39>>> = RefCell::new(None);
     let via_arena: RefCell<Option<PageTable<Sv39, &Arena>>> = RefCell::new(None);
@@ -424,10 +440,7 @@ fn sv39_pages(va: usize) -> Vec<Measured> {
         }),
         Case::new("rvmm translate seq", || {
             let t = ours.borrow();
-            black_box(rvmm_translate(
-                t.as_ref().expect("mapped"),
-                seq.iter().copied(),
-            ));
+            black_box(rvmm_translate(t.as_ref().expect("mapped"), &seq_va));
             n
         }),
         Case::new("multiarch translate random", || {
@@ -440,10 +453,7 @@ fn sv39_pages(va: usize) -> Vec<Measured> {
         }),
         Case::new("rvmm translate random", || {
             let t = ours.borrow();
-            black_box(rvmm_translate(
-                t.as_ref().expect("mapped"),
-                shuffled.iter().copied(),
-            ));
+            black_box(rvmm_translate(t.as_ref().expect("mapped"), &shuffled_va));
             n
         }),
         Case::new("multiarch unmap+destroy", || {
@@ -460,18 +470,12 @@ fn sv39_pages(va: usize) -> Vec<Measured> {
         }),
         Case::new("rvmm/&Arena translate seq", || {
             let t = via_arena.borrow();
-            black_box(rvmm_translate(
-                t.as_ref().expect("mapped"),
-                seq.iter().copied(),
-            ));
+            black_box(rvmm_translate(t.as_ref().expect("mapped"), &seq_va));
             n
         }),
         Case::new("rvmm/&Arena translate random", || {
             let t = via_arena.borrow();
-            black_box(rvmm_translate(
-                t.as_ref().expect("mapped"),
-                shuffled.iter().copied(),
-            ));
+            black_box(rvmm_translate(t.as_ref().expect("mapped"), &shuffled_va));
             n
         }),
         Case::new("rvmm/&Arena unmap+destroy", || {
@@ -518,6 +522,7 @@ fn sv39_gib(va: usize) -> Vec<Measured> {
 /// Sv32, rvmm alone: the same set.
 fn sv32(va: usize) -> Vec<Measured> {
     let (seq, shuffled) = addresses(va, PAGES);
+    let (seq_va, shuffled_va) = (typed(&seq), typed(&shuffled));
     let ours: RefCell<Option<Rvmm<Sv32>>> = RefCell::new(None);
     let (n, g) = (PAGES as u64, GIB_PAGES as u64);
     let mut cases = vec![
@@ -527,18 +532,12 @@ fn sv32(va: usize) -> Vec<Measured> {
         }),
         Case::new("rvmm Sv32 translate seq", || {
             let t = ours.borrow();
-            black_box(rvmm_translate(
-                t.as_ref().expect("mapped"),
-                seq.iter().copied(),
-            ));
+            black_box(rvmm_translate(t.as_ref().expect("mapped"), &seq_va));
             n
         }),
         Case::new("rvmm Sv32 translate random", || {
             let t = ours.borrow();
-            black_box(rvmm_translate(
-                t.as_ref().expect("mapped"),
-                shuffled.iter().copied(),
-            ));
+            black_box(rvmm_translate(t.as_ref().expect("mapped"), &shuffled_va));
             n
         }),
         Case::new("rvmm Sv32 unmap+destroy", || {

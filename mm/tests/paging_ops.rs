@@ -447,6 +447,41 @@ fn last_page_of_the_space<M: Mode>() {
     frames.assert_no_leaks();
 }
 
+/// An address at or above the mode's top is unmapped, even where its low bits, which are all a
+/// walk indexes with, name a mapped page (Sv32 on a 64-bit host: `VirtAddr` allows up to 2^38).
+fn above_the_top_is_unmapped<M: Mode>() {
+    let arena = arena();
+    let mut frames = Tracking::new(ArenaFrames::new(&arena));
+    let mut t = Table::<M>::new(&arena, &mut frames).unwrap();
+    t.map(
+        range(0x1000, 0x1000),
+        pa(0x8000_0000),
+        Perms::R,
+        PageSizes::Only4KiB,
+        &mut frames,
+    )
+    .unwrap()
+    .ignore();
+    assert!(t.translate(va(0x1234)).is_some());
+    let mut above = M::VA_TOP;
+    while let Ok(alias) = VirtAddr::try_from(above + 0x1234) {
+        assert!(t.translate(alias).is_none(), "{above:#x} + 0x1234");
+        above <<= 1;
+    }
+    t.destroy(&mut frames);
+    frames.assert_no_leaks();
+}
+
+#[test]
+fn above_the_top_is_unmapped_sv39() {
+    above_the_top_is_unmapped::<Sv39>();
+}
+
+#[test]
+fn above_the_top_is_unmapped_sv32() {
+    above_the_top_is_unmapped::<Sv32>();
+}
+
 #[test]
 fn satp_encodes_mode_asid_and_root() {
     let arena = arena();
