@@ -159,8 +159,8 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
         // not a pointer, so V is enough there; at the leaves too, because no entry there is V
         // alone: this module writes pointers only into tables above the leaves (`new_table`'s
         // entry goes into the parent) and leaves only with legal permissions (`Pte::leaf`), and
-        // the hardware sets only A and D. One bit test instead of a table lookup: 0.07 of the
-        // walk's time on AMD EPYC (docs/benchmarks.md, issue 14).
+        // the hardware sets only A and D. One bit test instead of a table lookup: about 0.07
+        // of the walk's time on AMD EPYC (docs/benchmarks.md, issue 14).
         if !pte.flags().contains(PteFlags::V) {
             return None;
         }
