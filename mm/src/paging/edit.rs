@@ -79,9 +79,54 @@ impl<M: Mode, P: PhysMem> PageTable<M, P> {
             // Names no page: `split_ends` would still split a superpage around `start`.
             return Ok(Flush::nothing());
         }
-        self.split_ends(start, end, frames)?;
-        self.remove(start, end, frames);
+        if !self.remove_in_one_leaf_table(start, end, frames) {
+            self.split_ends(start, end, frames)?;
+            self.remove(start, end, frames);
+        }
         Ok(Flush::pages(pages))
+    }
+
+    /// `unmap`'s common case in one walk: a range within what one leaf table maps (every
+    /// `sbrk` shrink of up to 2 MiB, say). Returns `false`, having changed nothing, if the range
+    /// leaves that span or a superpage lies on its path: the general path (split the ends,
+    /// then remove) handles those. No split is needed otherwise: a superpage can straddle an
+    /// end of the range only if it covers it, and both ends lie in the span of a leaf table
+    /// (or at its aligned end).
+    fn remove_in_one_leaf_table(
+        &mut self,
+        start: u64,
+        end: u64,
+        frames: &mut impl FrameSource,
+    ) -> bool {
+        let span = M::LEAF_SIZES[1].bytes();
+        if start / span != (end - 1) / span {
+            return false;
+        }
+        let mut table = self.root();
+        let mut holds_owned = false;
+        for level in (1..M::LEVELS).rev() {
+            let pte = self.read(table, index::<M>(start, level));
+            match pte.kind::<M>() {
+                PteKind::Table(next) => table = next,
+                // Nothing mapped anywhere in the range: the entry covers all of it.
+                PteKind::Invalid => return true,
+                PteKind::Leaf(..) => return false,
+            }
+            holds_owned = pte.0 & Pte::HOLDS_OWNED != 0;
+        }
+        let t = self.table(table);
+        for i in index::<M>(start, 0)..=index::<M>(end - 1, 0) {
+            let pte = self.get(t, i);
+            if holds_owned && pte.is_owned() {
+                self.replace(t, i, Pte::INVALID, frames);
+            } else if pte != Pte::INVALID {
+                self.set(t, i, Pte::INVALID);
+            }
+        }
+        if self.is_empty(table) {
+            self.prune_path(start, frames);
+        }
+        true
     }
 
     /// Changes the permissions of every page in `pages` to `perms` (owned leaves stay owned).
