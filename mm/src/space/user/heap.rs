@@ -60,21 +60,12 @@ impl<M: Mode, P: PhysMem> UserSpace<M, P> {
         let overflow = SbrkError::Overflow { brk, delta };
         // Sv32 runs on RV32 (4-byte entries, 32-bit registers): a delta is a signed 32-bit
         // value there, whatever the host's isize.
-        let register_bits = (M::ENTRY_BYTES * 8) as u32;
-        let (lo, hi) = (
-            -(1i128 << (register_bits - 1)),
-            1i128 << (register_bits - 1),
-        );
-        let d = delta as i128;
-        if d < lo || d >= hi {
+        if M::ENTRY_BYTES == 4 && i32::try_from(delta).is_err() {
             return Err(overflow);
         }
-        let new = brk as i128 + d;
-        if new < 0 || new >= i128::from(M::VA_TOP) {
-            return Err(overflow);
-        }
-        // Below the mode's top, so it fits in usize.
-        let requested = new as usize;
+        let requested = brk.checked_add_signed(delta);
+        let requested = requested.filter(|&n| (n as u64) < M::VA_TOP);
+        let requested = requested.ok_or(overflow)?;
         let (cap, start) = (self.layout.heap_cap(), self.heap_start);
         if requested > cap.as_usize() {
             return Err(SbrkError::AboveCap {
