@@ -16,6 +16,8 @@ const STEP: Duration = Duration::from_secs(60);
 const BOOT: Duration = Duration::from_secs(120);
 /// The prompt, at the start of a line.
 const PROMPT: &str = "\n$ ";
+/// The line typed before the kernel has booted.
+const TYPED_AHEAD: &str = "echo typed ahead";
 /// Boots `arch` with the programs, lands in the shell and runs the checks.
 pub fn dialogue(root: &Path, arch: Arch) -> Outcome {
     let boot = match qemu::with_programs(root, arch) {
@@ -92,6 +94,8 @@ impl Session<'_> {
     }
 
     fn run_checks(&mut self) {
+        // Typed before the kernel is up: it must wait in the UART, not be lost.
+        let early = self.console.send(TYPED_AHEAD).map_err(|e| e.to_string());
         let booted = self
             .console
             .expect(PROMPT, BOOT)
@@ -102,6 +106,12 @@ impl Session<'_> {
         if !up {
             return;
         }
+        // The kernel echoes the line when it arrives, which may be before or after the first
+        // prompt; the command's own output is the text without the echo.
+        let ran = early
+            .and_then(|()| self.until(PROMPT))
+            .and_then(|out| contains(&out.replace(TYPED_AHEAD, ""), "typed ahead"));
+        self.check("input typed during boot runs", ran);
         let help = self.command("help").and_then(|out| lists_programs(&out));
         self.check("help lists the programs", help);
         let before = self

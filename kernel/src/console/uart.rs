@@ -20,7 +20,11 @@ fn reg(base: usize, offset: usize) -> *mut u8 {
     core::ptr::with_exposed_provenance_mut(base + offset)
 }
 
-/// Sets the UART up at `base`: 8 data bits, no parity, FIFOs on, no interrupts.
+/// Sets the UART up at `base`: 8 data bits, no parity, no interrupts, FIFOs left off. Off, so
+/// that nothing typed before this is lost: a 16550 empties its FIFOs whenever they are switched
+/// on (QEMU's too), while with them off QEMU holds further input in its character device until
+/// the one receive register is read. A console needs no FIFO: input arrives at typing speed,
+/// and output waits for the transmitter anyway.
 ///
 /// # Safety
 /// `base` must be the address of a 16550's registers, mapped (or paging off) on every hart
@@ -30,7 +34,7 @@ pub unsafe fn init(base: usize) {
     unsafe {
         reg(base, IER).write_volatile(0);
         reg(base, LCR).write_volatile(0x03);
-        reg(base, FCR).write_volatile(0x07);
+        reg(base, FCR).write_volatile(0);
     }
     BASE.store(base, Ordering::Release);
 }
