@@ -30,6 +30,44 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+/// An enum that crosses the syscall boundary as a number: each variant with its number and the
+/// text it shows, written once; `from_raw` (the variant with a number, if any) and the text
+/// function come from that one table.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident: $repr:ident;
+        $(#[$fn_meta:meta])*
+        fn $text:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = $value:literal => $shown:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[repr($repr)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant = $value,)+
+        }
+
+        impl $name {
+            /// The variant with number `raw`, if there is one.
+            pub const fn from_raw(raw: $repr) -> Option<Self> {
+                match raw {
+                    $($value => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            $(#[$fn_meta])*
+            pub const fn $text(self) -> &'static str {
+                match self {
+                    $($name::$variant => $shown,)+
+                }
+            }
+        }
+    };
+}
+
 mod errno;
 mod rows;
 mod status;
@@ -150,56 +188,27 @@ pub mod perm {
     pub const U: u32 = 8;
 }
 
-/// What a region of a process's address space holds.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RegionKind {
-    /// Program code (R+X).
-    Text = 1,
-    /// Program constants (R).
-    Rodata = 2,
-    /// Program data from the file (R+W).
-    Data = 3,
-    /// The heap, moved by `sbrk`.
-    Heap = 4,
-    /// The user stack.
-    Stack = 5,
-    /// The trap frame (kernel-only).
-    TrapFrame = 6,
-    /// The trampoline (kernel-only, shared by every process).
-    Trampoline = 7,
-    /// Zero-initialised program data past the file's bytes (R+W).
-    Bss = 8,
-}
-
-impl RegionKind {
-    /// The kind with number `raw`.
-    pub const fn from_raw(raw: u32) -> Option<Self> {
-        Some(match raw {
-            1 => RegionKind::Text,
-            2 => RegionKind::Rodata,
-            3 => RegionKind::Data,
-            4 => RegionKind::Heap,
-            5 => RegionKind::Stack,
-            6 => RegionKind::TrapFrame,
-            7 => RegionKind::Trampoline,
-            8 => RegionKind::Bss,
-            _ => return None,
-        })
-    }
-
+wire_enum! {
+    /// What a region of a process's address space holds.
+    pub enum RegionKind: u32;
     /// The name a map listing shows.
-    pub const fn name(self) -> &'static str {
-        match self {
-            RegionKind::Text => "text",
-            RegionKind::Rodata => "rodata",
-            RegionKind::Data => "data",
-            RegionKind::Heap => "heap",
-            RegionKind::Stack => "stack",
-            RegionKind::TrapFrame => "trap frame",
-            RegionKind::Trampoline => "trampoline",
-            RegionKind::Bss => "bss",
-        }
+    fn name {
+        /// Program code (R+X).
+        Text = 1 => "text",
+        /// Program constants (R).
+        Rodata = 2 => "rodata",
+        /// Program data from the file (R+W).
+        Data = 3 => "data",
+        /// The heap, moved by `sbrk`.
+        Heap = 4 => "heap",
+        /// The user stack.
+        Stack = 5 => "stack",
+        /// The trap frame (kernel-only).
+        TrapFrame = 6 => "trap frame",
+        /// The trampoline (kernel-only, shared by every process).
+        Trampoline = 7 => "trampoline",
+        /// Zero-initialised program data past the file's bytes (R+W).
+        Bss = 8 => "bss",
     }
 }
 

@@ -40,44 +40,21 @@ impl fmt::Debug for Name {
     }
 }
 
-/// Where a process is in its life, as `procs` reports it.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProcState {
-    /// Being created.
-    New = 0,
-    /// Waiting for a hart.
-    Runnable = 1,
-    /// Running on a hart.
-    Running = 2,
-    /// Waiting for an event.
-    Sleeping = 3,
-    /// Ended, not yet reaped.
-    Zombie = 4,
-}
-
-impl ProcState {
-    /// The state with number `raw`.
-    pub const fn from_raw(raw: u32) -> Option<Self> {
-        Some(match raw {
-            0 => ProcState::New,
-            1 => ProcState::Runnable,
-            2 => ProcState::Running,
-            3 => ProcState::Sleeping,
-            4 => ProcState::Zombie,
-            _ => return None,
-        })
-    }
-
+wire_enum! {
+    /// Where a process is in its life, as `procs` reports it.
+    pub enum ProcState: u32;
     /// The name `ps` shows.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ProcState::New => "new",
-            ProcState::Runnable => "runnable",
-            ProcState::Running => "running",
-            ProcState::Sleeping => "sleeping",
-            ProcState::Zombie => "zombie",
-        }
+    fn name {
+        /// Being created.
+        New = 0 => "new",
+        /// Waiting for a hart.
+        Runnable = 1 => "runnable",
+        /// Running on a hart.
+        Running = 2 => "running",
+        /// Waiting for an event.
+        Sleeping = 3 => "sleeping",
+        /// Ended, not yet reaped.
+        Zombie = 4 => "zombie",
     }
 }
 
@@ -206,6 +183,23 @@ mod tests {
     extern crate std;
     use super::*;
     use std::format;
+
+    #[test]
+    fn states_and_region_kinds_round_trip_through_their_numbers() {
+        for raw in 0..=5 {
+            let state = ProcState::from_raw(raw);
+            assert_eq!(state.map(|s| s as u32), (raw <= 4).then_some(raw));
+        }
+        assert_eq!(ProcState::Sleeping.name(), "sleeping");
+        for raw in 0..=9 {
+            let kind = crate::RegionKind::from_raw(raw);
+            assert_eq!(
+                kind.map(|k| k as u32),
+                (1..=8).contains(&raw).then_some(raw)
+            );
+        }
+        assert_eq!(crate::RegionKind::TrapFrame.name(), "trap frame");
+    }
 
     #[test]
     fn names_are_cut_at_15_bytes_on_a_character_boundary() {

@@ -1,55 +1,26 @@
 //! How a process ended, as `wait` reports it.
 
-/// Why the kernel ended a process that did not call `exit`.
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KillCause {
-    /// Another process called `kill`.
-    Killed = 1,
-    /// A load from an address it may not read (unmapped, kernel-only, not readable).
-    LoadPageFault = 2,
-    /// A store to an address it may not write.
-    StorePageFault = 3,
-    /// A jump to an address it may not execute.
-    InstructionPageFault = 4,
-    /// An instruction the hart does not run in user mode.
-    IllegalInstruction = 5,
-    /// A misaligned access the hart does not emulate.
-    Misaligned = 6,
-    /// A breakpoint (`ebreak`) with no debugger attached.
-    Breakpoint = 7,
-    /// Any other exception.
-    Other = 8,
-}
-
-impl KillCause {
-    /// The cause with number `raw`.
-    pub const fn from_raw(raw: u8) -> Option<Self> {
-        Some(match raw {
-            1 => KillCause::Killed,
-            2 => KillCause::LoadPageFault,
-            3 => KillCause::StorePageFault,
-            4 => KillCause::InstructionPageFault,
-            5 => KillCause::IllegalInstruction,
-            6 => KillCause::Misaligned,
-            7 => KillCause::Breakpoint,
-            8 => KillCause::Other,
-            _ => return None,
-        })
-    }
-
+wire_enum! {
+    /// Why the kernel ended a process that did not call `exit`.
+    pub enum KillCause: u8;
     /// What a console line says for it.
-    pub const fn describe(self) -> &'static str {
-        match self {
-            KillCause::Killed => "killed by kill",
-            KillCause::LoadPageFault => "load page fault",
-            KillCause::StorePageFault => "store page fault",
-            KillCause::InstructionPageFault => "instruction page fault",
-            KillCause::IllegalInstruction => "illegal instruction",
-            KillCause::Misaligned => "misaligned access",
-            KillCause::Breakpoint => "breakpoint",
-            KillCause::Other => "exception",
-        }
+    fn describe {
+        /// Another process called `kill`.
+        Killed = 1 => "killed by kill",
+        /// A load from an address it may not read (unmapped, kernel-only, not readable).
+        LoadPageFault = 2 => "load page fault",
+        /// A store to an address it may not write.
+        StorePageFault = 3 => "store page fault",
+        /// A jump to an address it may not execute.
+        InstructionPageFault = 4 => "instruction page fault",
+        /// An instruction the hart does not run in user mode.
+        IllegalInstruction = 5 => "illegal instruction",
+        /// A misaligned access the hart does not emulate.
+        Misaligned = 6 => "misaligned access",
+        /// A breakpoint (`ebreak`) with no debugger attached.
+        Breakpoint = 7 => "breakpoint",
+        /// Any other exception.
+        Other = 8 => "exception",
     }
 }
 
