@@ -124,7 +124,8 @@ struct Linear {
     zero: *mut u8,
 }
 
-// SAFETY: a pointer into the leaked, never freed arena; `&Linear` only hands out pointers.
+// SAFETY: a pointer derived from the leaked, never freed arena; `&Linear` only hands out
+// pointers into it.
 unsafe impl Sync for Linear {}
 
 impl Linear {
