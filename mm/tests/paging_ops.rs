@@ -75,6 +75,7 @@ rvmm_testkit::both_modes!(
     partial_unmap_and_protect_split_superpages,
     map_of_many_tables_rolls_back,
     last_page_of_the_space,
+    above_the_top_is_unmapped,
 );
 
 #[test]
@@ -470,16 +471,6 @@ fn above_the_top_is_unmapped<M: Mode>() {
     }
     t.destroy(&mut frames);
     frames.assert_no_leaks();
-}
-
-#[test]
-fn above_the_top_is_unmapped_sv39() {
-    above_the_top_is_unmapped::<Sv39>();
-}
-
-#[test]
-fn above_the_top_is_unmapped_sv32() {
-    above_the_top_is_unmapped::<Sv32>();
 }
 
 #[test]
